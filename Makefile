@@ -1,0 +1,48 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   — builds the sample city, imports it, prints the inventory (embedded SQLite)
+#   make test   — lint, type-check and the test suite (SQLite, and PostgreSQL when reachable)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+# The OpenStack test cloud lives outside the checkout: MariaDB runs as `mysql` and must reach its
+# state dir, and one venv (~700 MB) serves every clone on the machine.
+TESTCLOUD_STATE ?= /var/tmp/shangyun-testcloud
+TESTCLOUD_VENV  ?= /var/tmp/shangyun-testcloud-venv
+
+.PHONY: demo test lint typecheck pytest bench clean testcloud testcloud-stop
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/shangyun demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.import_bench
+	$(BIN)/python -m bench.planner_bench
+
+testcloud:
+	OSTC_STATE_DIR=$(TESTCLOUD_STATE) OSTC_VENV=$(TESTCLOUD_VENV) bash testcloud/start.sh >/dev/null
+	@echo "test cloud up: $(TESTCLOUD_STATE)/clouds.yaml, cloud 'testcloud'; stop with 'make testcloud-stop'"
+
+testcloud-stop:
+	OSTC_STATE_DIR=$(TESTCLOUD_STATE) bash testcloud/stop.sh
+
+clean:
+	rm -rf $(VENV) shangyun.db shangyun.db-wal shangyun.db-shm demo-estate .mypy_cache .ruff_cache .pytest_cache

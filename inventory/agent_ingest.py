@@ -1,0 +1,89 @@
+"""Storing an agent report: one utilization sample of a known server, and its day's rollup.
+
+Idempotent by host and time (the sample's key), so replayed reports are stored once. The server
+must already be in the inventory (from a survey): an agent on an unknown host is refused rather
+than creating a server without a room. Reconciling the agent's hardware facts with the survey's
+(provenance and conflicts) is a separate step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from collectors.report import AgentReport
+from inventory.bulk import insert_samples
+from inventory.models import ObservedConnection, ObservedListener, Server
+from inventory.rollups import recompute_rollups
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class IngestError(ValueError):
+    """A report the inventory cannot take; ``field`` names the part of the report at fault."""
+
+    def __init__(self, field: str, reason: str, status: int = 422) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.status = status
+
+
+def ingest_report(session: Session, report: AgentReport, tz: ZoneInfo, now: dt.datetime | None = None) -> str:
+    """Store ``report``'s sample in the caller's transaction; ``stored`` or ``duplicate``."""
+    now = now or dt.datetime.now(dt.UTC)
+    if report.collected_at > now + FUTURE_TOLERANCE:
+        raise IngestError("collected_at", f"{report.collected_at.isoformat()} is more than "
+                          f"{int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes in the future; check the clock")
+    server = session.exec(select(Server).where(Server.hostname == report.hostname)).first()
+    if server is None or server.id is None:
+        raise IngestError("hostname", f"{report.hostname!r} is not in the inventory; import it in a survey first",
+                          status=404)
+    disk = sum(d.used_gb for d in report.disks) if report.disks else None
+    at = report.collected_at.astimezone(dt.UTC)
+    if not insert_samples(session, [(server.id, at, report.cpu_util, report.memory_util, disk, "agent")]):
+        return "duplicate"
+    recompute_rollups(session, [server.id], at, at, tz)
+    record_sockets(session, server.id, report, at)
+    return "stored"
+
+
+def split_remote(remote: str) -> tuple[str, int] | None:
+    """``10.1.2.3:5432`` or ``[::1]:5432`` → (ip, port); None when there is no port."""
+    host, _, port = remote.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _seen(row: ObservedListener | ObservedConnection, at: dt.datetime, process: str | None) -> None:
+    row.first_seen = min(row.first_seen, at)
+    row.last_seen = max(row.last_seen, at)
+    row.process = process or row.process
+
+
+def record_sockets(session: Session, server_id: int, report: AgentReport, at: dt.datetime) -> None:
+    """Keep the report's listening ports and outbound connections with first/last seen."""
+    for listener in report.listening:
+        found = session.get(ObservedListener, (server_id, listener.port))
+        if found is None:
+            session.add(ObservedListener(server_id=server_id, port=listener.port, process=listener.process,
+                                         first_seen=at, last_seen=at))
+        else:
+            _seen(found, at, listener.process)
+    for connection in report.connections:
+        remote = split_remote(connection.remote)
+        if remote is None:
+            continue
+        ip, port = remote
+        existing = session.exec(select(ObservedConnection).where(
+            ObservedConnection.server_id == server_id, ObservedConnection.remote_ip == ip,
+            ObservedConnection.remote_port == port)).first()
+        if existing is None:
+            session.add(ObservedConnection(server_id=server_id, remote_ip=ip, remote_port=port,
+                                           process=connection.process, first_seen=at, last_seen=at))
+        else:
+            _seen(existing, at, connection.process)
+    session.flush()

@@ -1,0 +1,27 @@
+"""Alembic environment: runs against the engine handed over in ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import inventory.models  # noqa: F401  (registers every table on the metadata)
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations_online() -> None:
+    engine: Engine = config.attributes["engine"]
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,59 @@
+"""SQLModel tables of the system of record; importing this package registers them all."""
+
+from inventory.models.audit import AuditLog
+from inventory.models.cloud import (
+    CapacityRequest,
+    CloudHost,
+    CloudInstance,
+    CloudPlatform,
+    Flavor,
+    StoragePool,
+    Volume,
+)
+from inventory.models.enums import (
+    AuditAction,
+    CapacityRequestStatus,
+    DependencySource,
+    PlatformKind,
+    RoomStatus,
+    ServerStatus,
+    SystemStatus,
+)
+from inventory.models.estate import BusinessSystem, Department, Dependency, Room, Server, SystemServer
+from inventory.models.observed import ObservedConnection, ObservedListener
+from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanWave, WaveStatus
+from inventory.models.utilization import UtilizationDaily, UtilizationSample
+
+__all__ = [
+    "AuditAction",
+    "AuditLog",
+    "BusinessSystem",
+    "CapacityRequest",
+    "CapacityRequestStatus",
+    "CloudHost",
+    "CloudInstance",
+    "CloudPlatform",
+    "Department",
+    "Dependency",
+    "DependencySource",
+    "Flavor",
+    "ItemStatus",
+    "ObservedConnection",
+    "ObservedListener",
+    "Plan",
+    "PlanItem",
+    "PlanStatus",
+    "PlanWave",
+    "PlatformKind",
+    "Room",
+    "RoomStatus",
+    "Server",
+    "ServerStatus",
+    "StoragePool",
+    "SystemServer",
+    "SystemStatus",
+    "UtilizationDaily",
+    "UtilizationSample",
+    "Volume",
+    "WaveStatus",
+]

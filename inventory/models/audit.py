@@ -1,0 +1,22 @@
+"""The audit log (档案库): one row per change to the inventory — who, when, what, before and after."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    actor: str = Field(max_length=128)
+    request_id: str | None = Field(default=None, max_length=64)
+    entity: str = Field(max_length=64, index=True)
+    entity_id: str = Field(max_length=128, index=True)
+    action: str = Field(max_length=16)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

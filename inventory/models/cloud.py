@@ -1,0 +1,111 @@
+"""The government cloud side: platforms (OpenStack or Kubernetes), their hosts, flavor catalogue,
+instances, storage pools and volumes, and departments' capacity requests.
+
+A platform may host a system only when ``platform.mlps_level >= system.mlps_level`` (GB/T 22239-2019).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inventory.models.enums import CapacityRequestStatus
+
+
+class CloudPlatformBase(SQLModel):
+    name: str = Field(max_length=128, unique=True, index=True)
+    kind: str = Field(max_length=16)
+    mlps_level: int
+    vcpus: int
+    memory_gb: float
+    storage_gb: float
+    allocated_vcpus: int | None = None
+    allocated_memory_gb: float | None = None
+    allocated_storage_gb: float | None = None
+    cpu_ratio: float | None = None
+
+
+class CloudPlatform(CloudPlatformBase, table=True):
+    __tablename__ = "cloud_platform"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class CloudHost(SQLModel, table=True):
+    __tablename__ = "cloud_host"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=128)
+    vcpus: int
+    memory_gb: float
+    disk_gb: float
+    cpu_ratio: float = 1.0
+    ram_ratio: float = 1.0
+    state: str = Field(default="up", max_length=16)
+    zone: str | None = Field(default=None, max_length=64)
+
+
+class Flavor(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("platform_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=64)
+    vcpus: int
+    memory_gb: float
+    disk_gb: float | None = None
+    monthly_cny: float | None = None
+
+
+class CloudInstance(SQLModel, table=True):
+    __tablename__ = "cloud_instance"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    external_id: str = Field(max_length=128)
+    name: str = Field(max_length=200)
+    host_id: int | None = Field(default=None, foreign_key="cloud_host.id", ondelete="SET NULL")
+    flavor_id: int | None = Field(default=None, foreign_key="flavor.id", ondelete="SET NULL")
+    vcpus: int
+    memory_gb: float
+    disk_gb: float = 0.0
+    cpu_util: float | None = None
+    memory_util: float | None = None
+    project: str | None = Field(default=None, max_length=128)
+    system_id: int | None = Field(default=None, foreign_key="business_system.id", ondelete="SET NULL")
+    status: str = Field(default="active", max_length=32)
+
+
+class StoragePool(SQLModel, table=True):
+    __tablename__ = "storage_pool"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=128)
+    capacity_gb: float | None = None  # None: the driver does not know (e.g. thin or "infinite" pools)
+    backend: str | None = Field(default=None, max_length=64)
+
+
+class Volume(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("pool_id", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pool_id: int = Field(foreign_key="storage_pool.id", index=True, ondelete="CASCADE")
+    external_id: str = Field(max_length=128)
+    size_gb: float
+    instance_id: int | None = Field(default=None, foreign_key="cloud_instance.id", ondelete="SET NULL")
+
+
+class CapacityRequest(SQLModel, table=True):
+    __tablename__ = "capacity_request"
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True)
+    vcpus: int = 0
+    memory_gb: float = 0.0
+    storage_gb: float = 0.0
+    purpose: str = Field(max_length=500)
+    status: str = Field(default=CapacityRequestStatus.PENDING, max_length=16)
+    reason: str | None = Field(default=None, max_length=1000)
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None = None

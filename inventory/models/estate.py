@@ -1,0 +1,115 @@
+"""The surveyed estate: departments own machine rooms; rooms hold servers; business systems run on
+servers (many-to-many placement) and depend on each other.
+
+Sizes are stored in fixed units: memory and storage in GB (binary), power in W, area in m², IT load
+in kW, money in CNY per year. Codes and hostnames are unique keys used by imports to upsert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from inventory.models.enums import DependencySource, RoomStatus, ServerStatus, SystemStatus
+
+
+class DepartmentBase(SQLModel):
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+
+
+class Department(DepartmentBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="department.id", ondelete="SET NULL")
+
+
+class RoomBase(SQLModel):
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    area_m2: float | None = None
+    racks: int | None = None
+    it_load_kw: float | None = None
+    pue: float | None = None
+    built_year: int | None = None
+    rent_cny: float | None = None
+    maintenance_cny: float | None = None
+    staff_cny: float | None = None
+    lines_cny: float | None = None
+    tariff_cny_kwh: float | None = None
+    status: str = Field(default=RoomStatus.ACTIVE, max_length=16)
+
+
+class Room(RoomBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+
+
+class ServerBase(SQLModel):
+    hostname: str = Field(max_length=128, unique=True, index=True)
+    model: str | None = Field(default=None, max_length=200)
+    cpu_cores: int
+    memory_gb: float
+    storage_gb: float | None = None
+    os: str | None = Field(default=None, max_length=200)
+    purchase_date: dt.date | None = None
+    power_w: float | None = None
+    ip: str | None = Field(default=None, max_length=200)
+    hypervisor: bool = False
+    status: str = Field(default=ServerStatus.ACTIVE, max_length=16)
+
+
+class Server(ServerBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(foreign_key="room.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+
+
+class BusinessSystemBase(SQLModel):
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    classified: bool
+    mlps_level: int | None = None
+    network: str | None = Field(default=None, max_length=100)
+    status: str = Field(default=SystemStatus.RUNNING, max_length=16)
+    daily_users: int | None = None
+    downtime_window: str | None = Field(default=None, max_length=200)
+    containerized: bool | None = None
+    special_hardware: bool | None = None
+    funding: str | None = Field(default=None, max_length=200)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: dt.date | None = None
+    sharing: str | None = Field(default=None, max_length=100)
+    zombie_evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class BusinessSystem(BusinessSystemBase, table=True):
+    __tablename__ = "business_system"
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+
+
+class SystemServer(SQLModel, table=True):
+    """Placement: which servers a business system runs on."""
+
+    __tablename__ = "system_server"
+    system_id: int = Field(foreign_key="business_system.id", primary_key=True, ondelete="CASCADE")
+    server_id: int = Field(foreign_key="server.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class Dependency(SQLModel, table=True):
+    """``system`` depends on ``depends_on``; declared in a survey or observed from connections."""
+
+    __table_args__ = (sa.UniqueConstraint("system_id", "depends_on_id", "source"),)
+    id: int | None = Field(default=None, primary_key=True)
+    system_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
+    depends_on_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
+    kind: str | None = Field(default=None, max_length=64)
+    tight: bool = False
+    source: str = Field(default=DependencySource.DECLARED, max_length=16)
+    evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    first_seen: dt.datetime | None = None
+    last_seen: dt.datetime | None = None

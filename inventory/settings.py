@@ -1,0 +1,59 @@
+"""Shangyun's one typed configuration, read from the environment (prefix ``SHANGYUN_``).
+
+Every figure that DOMAIN.md calls an assumption lives here as a default so an estate can set its
+own values (``SHANGYUN_DEFAULT_PUE=1.8``); per-room values in the inventory always win over these.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./shangyun.db"
+
+
+class CostDefaults(BaseSettings):
+    """Placeholders for room costs when a room's own figures are missing (DOMAIN.md, cost model)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_DEFAULT_", extra="ignore")
+
+    pue: float = Field(2.0, description="PUE of a small department room (assumed)")
+    tariff_cny_kwh: float = Field(0.7, description="electricity tariff, CNY per kWh (assumed)")
+    server_max_power_w: float = Field(450.0, description="P_max of a 2U server in W (assumed)")
+    idle_power_fraction: float = Field(0.65, description="P_idle as a fraction of P_max")
+    cpu_util: float = Field(0.10, description="CPU use assumed when a server has no samples")
+    rent_cny_m2: float = Field(1200.0, description="rent per m² per year (placeholder)")
+    m2_per_rack: float = Field(3.0, description="room area per rack when the area is unknown (placeholder)")
+    servers_per_rack: float = Field(10.0, description="racks estimated from servers when unknown")
+    maintenance_cny_rack: float = Field(25000.0, description="UPS, cooling, fire upkeep per rack per year")
+    staff_fte: float = Field(0.5, description="staff per room, full-time equivalents (placeholder)")
+    staff_cny_fte: float = Field(150000.0, description="cost of one FTE per year (placeholder)")
+    lines_cny: float = Field(60000.0, description="leased lines per room per year (placeholder)")
+
+
+class Settings(BaseSettings):
+    """Process-wide settings; ``get_settings()`` returns the cached instance."""
+
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    environment: str = Field("development", description="development | production")
+    ingest_token: SecretStr | None = Field(None, description="bearer token agents present to POST /api/v1/collect")
+    sample_retention_days: int = Field(400, description="raw utilization samples kept this many days")
+    timezone: str = Field(
+        "Asia/Shanghai", description="zone of survey times given without an offset; days of the rollups"
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings read once from the environment."""
+    return Settings()
+
+
+@lru_cache
+def get_cost_defaults() -> CostDefaults:
+    """Return the room cost placeholders read once from the environment."""
+    return CostDefaults()

@@ -1,0 +1,94 @@
+"""Raw access to a survey: the sheets of an ``.xlsx`` workbook, a folder of ``.csv`` files, or one ``.csv``.
+
+CSV files may be UTF-8 (with or without BOM) or GBK/GB18030, as Chinese Excel saves them; the
+encoding is detected from the bytes. Rows are yielded lazily with spreadsheet row numbers (row 1 is
+the first line), so a million-row samples file is never held in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+
+class SurveyFileError(ValueError):
+    """The survey file itself cannot be read (missing, wrong type, undecodable)."""
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: Iterator[tuple[int, list[Any]]]
+    total_rows: int | None
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` for a BOM, ``utf-8`` when the first MiB decodes as UTF-8, else ``gb18030``."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        try:
+            for number, row in enumerate(csv.reader(handle), start=1):
+                yield number, list(row)
+        except UnicodeDecodeError as exc:
+            raise SurveyFileError(f"{path.name}: not valid {encoding} text ({exc.reason})") from None
+        except csv.Error as exc:
+            raise SurveyFileError(f"{path.name}: malformed CSV ({exc})") from None
+
+
+def _csv_sheet(path: Path) -> RawSheet:
+    encoding = detect_encoding(path)
+    total = _count_lines(path) if path.stat().st_size > (1 << 20) else None
+    return RawSheet(path.stem, _csv_rows(path, encoding), total)
+
+
+def _xlsx_rows(worksheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        yield number, list(row)
+
+
+def open_survey(path: Path, stack: ExitStack) -> list[RawSheet]:
+    """The raw sheets of the survey at ``path``; files stay open until ``stack`` closes."""
+    if not path.exists():
+        raise SurveyFileError(f"{path}: no such file or folder")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+        if not files:
+            raise SurveyFileError(f"{path}: the folder holds no .csv file")
+        return [_csv_sheet(p) for p in files]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return [_csv_sheet(path)]
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise SurveyFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
+        stack.callback(workbook.close)
+        return [RawSheet(ws.title, _xlsx_rows(ws), ws.max_row) for ws in workbook.worksheets]
+    raise SurveyFileError(f"{path.name}: expected an .xlsx workbook, a .csv file or a folder of .csv files")

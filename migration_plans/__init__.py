@@ -1,0 +1,1 @@
+"""The migration planner: strategies, right-sizing, move groups, waves that close rooms early, savings."""

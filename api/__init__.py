@@ -1,0 +1,1 @@
+"""Entry points: the ``shangyun`` CLI (and later the REST API, dashboard and metrics)."""

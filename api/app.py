@@ -1,0 +1,67 @@
+"""The HTTP server. For now: the agents' token-authenticated ingest and a health check.
+
+``POST /api/v1/collect`` takes one FORMATS.md §5 report. 202 ``stored`` or 200 ``duplicate``;
+401 for a missing or wrong token; 422 naming the field for an invalid report; 404 for a host the
+inventory does not know; 503 while no ingest token is configured.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, select
+
+from collectors.report import AgentReport
+from inventory.agent_ingest import IngestError, ingest_report
+from inventory.audit import Actor
+from inventory.db import get_engine
+from inventory.models import Server
+from inventory.settings import get_settings
+from migration_plans.store import refresh_zombies_of_server
+
+
+def require_ingest_token(authorization: Annotated[str | None, Header()] = None) -> None:
+    """Check the agent's bearer token in constant time; the token is never echoed."""
+    expected = get_settings().ingest_token
+    if expected is None:
+        raise HTTPException(503, "ingest is disabled: set SHANGYUN_INGEST_TOKEN on the server")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def create_app() -> FastAPI:
+    """The FastAPI application."""
+    app = FastAPI(title="Shangyun 上云", version="0.1.0",
+                  description="Move government business systems onto the government cloud and keep it balanced.")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.post("/api/v1/collect", status_code=202, dependencies=[Depends(require_ingest_token)])
+    def collect(report: AgentReport) -> Any:
+        """Ingest one agent report (idempotent by host and time)."""
+        settings = get_settings()
+        with Session(get_engine()) as session:
+            try:
+                status = ingest_report(session, report, ZoneInfo(settings.timezone))
+            except IngestError as exc:
+                session.rollback()
+                return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.reason}]},
+                                    status_code=exc.status)
+            if status == "stored":
+                server_id = session.exec(select(Server.id).where(Server.hostname == report.hostname)).one()
+                refresh_zombies_of_server(session, server_id, Actor(f"agent:{report.hostname}"))  # type: ignore[arg-type]
+            session.commit()
+        return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
+
+    return app
+
+
+app = create_app()

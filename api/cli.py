@@ -1,0 +1,55 @@
+"""The ``shangyun`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from api.cli_collect import register as register_collect
+from api.cli_demo import demo_command
+from api.cli_deps import register as register_deps
+from api.cli_inventory import register as register_inventory
+from api.cli_plan import register as register_plan
+
+app = typer.Typer(
+    help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    url: Annotated[str | None, typer.Option(help="database URL (default: SHANGYUN_DATABASE_URL)")] = None,
+) -> None:
+    """Bring the database schema to the newest revision (Alembic)."""
+    from inventory.db import create_db_engine, current_revision, head_revision, upgrade
+    from inventory.settings import get_settings
+
+    engine = create_db_engine(url or get_settings().database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    console.print(f"schema {before or 'empty'} → {head_revision()} ({engine.url.render_as_string(hide_password=True)})")
+
+
+register_inventory(app)
+register_plan(app)
+register_collect(app)
+register_deps(app)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

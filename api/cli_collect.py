@@ -1,0 +1,178 @@
+"""CLI: ``shangyun collect local`` (the psutil agent) and ``shangyun serve`` (the HTTP server)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from collectors.queue import DiskQueue
+
+collect_app = typer.Typer(help="Collect facts about machines.", no_args_is_help=True)
+err_console = Console(stderr=True)
+DEFAULT_QUEUE = Path.home() / ".local" / "state" / "shangyun" / "agent-queue"
+
+
+@collect_app.command("local")
+def collect_local(
+    push: Annotated[str | None, typer.Option(help="server URL to POST reports to, e.g. http://cloud-ops:8000")] = None,
+    token: Annotated[str | None, typer.Option(envvar="SHANGYUN_AGENT_TOKEN", show_default=False,
+                                              help="ingest token (or SHANGYUN_AGENT_TOKEN)")] = None,
+    interval: Annotated[float, typer.Option(min=1, help="seconds between reports")] = 60.0,
+    once: Annotated[bool, typer.Option("--once", help="one report, then exit")] = False,
+    queue_dir: Annotated[Path, typer.Option(help="where unsent reports wait")] = DEFAULT_QUEUE,
+    queue_max: Annotated[int, typer.Option(min=1, help="reports kept while the server is unreachable")] = 10000,
+    hostname: Annotated[str | None, typer.Option(help="report under this name instead of the OS hostname")] = None,
+) -> None:
+    """Report this machine's size and use (FORMATS.md §5): print it, or push it with an on-disk queue."""
+    from collectors.agent import collect_report
+
+    if push and not token:
+        err_console.print("[red]error:[/] --push needs --token or SHANGYUN_AGENT_TOKEN")
+        raise typer.Exit(2)
+    queue = DiskQueue(queue_dir, queue_max) if push else None
+    while True:
+        report = collect_report(hostname=hostname)
+        if push is None or token is None or queue is None:  # no server given: print the report
+            sys.stdout.write(report.to_json() + "\n")
+            sys.stdout.flush()
+        else:
+            dropped = queue.put(report.to_json())
+            if dropped:
+                err_console.print(f"[yellow]warning:[/] queue full: dropped {dropped} oldest report(s) "
+                                  f"({queue.dropped_total} in all)")
+            sent, waiting, reason = _drain(queue, push, token)
+            note = f"; {waiting} queued in {queue_dir} ({reason})" if waiting else ""
+            err_console.print(f"sent {sent} report(s){note}", markup=False, highlight=False)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _drain(queue: DiskQueue, url: str, token: str) -> tuple[int, int, str]:
+    """Push queued reports oldest first until one cannot be delivered; (sent, waiting, why it stopped)."""
+    from collectors.push import Outcome, push_report
+
+    reasons: list[str] = []
+
+    def send(payload: str) -> bool:
+        result = push_report(url, token, payload)
+        if result.outcome is Outcome.DROP:
+            err_console.print(f"dropped an invalid report: {result.detail}", markup=False)
+            return True
+        if result.outcome is not Outcome.STORED:
+            reasons.append(result.detail)
+            return False
+        return True
+
+    sent, waiting = queue.drain(send)
+    return sent, waiting, reasons[0] if reasons else ""
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the HTTP server (agent ingest at POST /api/v1/collect)."""
+    import uvicorn
+
+    from inventory.db import get_engine
+
+    get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
+    uvicorn.run("api.app:app", host=host, port=port, log_level="info")
+
+
+@collect_app.command("openstack")
+def collect_openstack_command(
+    cloud: Annotated[str, typer.Option(help="cloud name in clouds.yaml")],
+    platform: Annotated[str | None, typer.Option(help="platform name in the inventory (default: the cloud name)")]
+    = None,
+    mlps_level: Annotated[int | None, typer.Option(min=1, max=4, help="the platform's 等保 level (kept if known)")]
+    = None,
+) -> None:
+    """Mirror an OpenStack cloud (hosts, flavors, servers, pools, volumes) into the inventory."""
+    import openstack
+    from keystoneauth1 import exceptions as ks_exceptions
+    from openstack import exceptions as os_exceptions
+    from sqlmodel import Session, select
+
+    from collectors.openstack_cloud import CloudError, collect_openstack
+    from inventory.audit import Actor
+    from inventory.cloud_writer import write_openstack
+    from inventory.db import get_engine
+    from inventory.models import CloudPlatform
+
+    name = platform or cloud
+    with Session(get_engine()) as session:
+        known = session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
+        level = mlps_level or known
+        if level is None:
+            err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
+            raise typer.Exit(2)
+        try:
+            conn = openstack.connect(cloud=cloud)
+            facts = collect_openstack(conn)
+        except (CloudError, os_exceptions.SDKException, ks_exceptions.ClientException) as exc:
+            message = str(exc) if isinstance(exc, CloudError) else f"cloud {cloud!r} not usable ({type(exc).__name__})"
+            err_console.print(f"[red]error:[/] {message}", markup=False)
+            raise typer.Exit(2) from None
+        counts = write_openstack(session, name, level, facts, Actor.cli())
+        session.commit()
+    Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
+                                            for k, c in counts.items()))
+
+
+cloud_app = typer.Typer(help="The cloud side of the inventory.", no_args_is_help=True)
+
+
+@cloud_app.command("snapshot")
+def snapshot_command(
+    platform: Annotated[str, typer.Option(help="platform name in the inventory")],
+    out: Annotated[Path, typer.Option(help="file to write (FORMATS.md §2 JSON)")],
+) -> None:
+    """Write a platform's cluster snapshot, the rebalancer's input."""
+    import json
+
+    from inventory.cloud_writer import cluster_snapshot
+    from inventory.db import session_scope
+
+    try:
+        with session_scope() as session:
+            snapshot = cluster_snapshot(session, platform)
+    except LookupError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    out.write_text(json.dumps(snapshot, ensure_ascii=False, indent=2), encoding="utf-8")
+    Console().print(f"wrote {out}: {len(snapshot['hosts'])} hosts, {len(snapshot['instances'])} instances")
+
+
+samples_app = typer.Typer(help="Raw utilization samples.", no_args_is_help=True)
+
+
+@samples_app.command("prune")
+def prune_command(
+    days: Annotated[int | None, typer.Option(
+        min=1, help="keep this many days (default SHANGYUN_SAMPLE_RETENTION_DAYS)")] = None,
+) -> None:
+    """Delete raw samples past the retention window; the daily rollups stay."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.retention import prune_samples
+    from inventory.settings import get_settings
+
+    keep = days or get_settings().sample_retention_days
+    with session_scope() as session:
+        deleted = prune_samples(session, keep, Actor.cli())
+    Console().print(f"deleted {deleted} raw sample(s) older than {keep} days; daily rollups kept")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the collection commands to ``app``."""
+    app.add_typer(collect_app, name="collect")
+    app.add_typer(samples_app, name="samples")
+    app.add_typer(cloud_app, name="cloud")
+    app.command("serve")(serve_command)

@@ -1,0 +1,85 @@
+"""``shangyun demo``: the main job on the embedded default, end to end in one command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _counter_table(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("systems", justify="right")
+    for key, value in sorted(counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(key, str(value))
+    return table
+
+
+def demo_command(
+    scale: Annotated[str, typer.Option(help="sample size: tiny | city | province | stress")] = "city",
+    seed: Annotated[int, typer.Option(help="random seed of the sample estate")] = 1,
+    estate_dir: Annotated[Path, typer.Option("--dir", help="where the sample survey files go")] = Path("demo-estate"),
+) -> None:
+    """Build the sample city, import it through the survey importer and summarise the inventory."""
+    from api.cli_inventory import import_command, rooms_command, sample_command
+    from api.cli_plan import create_command, savings_command, zombies_command
+    from inventory.costs import Basis
+    from inventory.db import session_scope
+    from inventory.queries import inventory_summary, room_rows
+    from inventory.settings import get_cost_defaults, get_settings
+
+    console.rule(f"1. sample estate ({scale}, seed {seed}) → {estate_dir}")
+    sample_command(out=estate_dir, scale=scale, seed=seed)
+    console.rule("2. survey import (all-or-nothing, upsert by code/hostname)")
+    import_command(path=estate_dir, dry_run=False, skip_bad_rows=False, as_json=False)
+    console.rule("3. inventory")
+    with session_scope() as session:
+        summary = inventory_summary(session)
+        rooms = room_rows(session, get_cost_defaults())
+    console.print(f"{summary.departments} departments, {summary.rooms} machine rooms, {summary.servers} servers, "
+                  f"{summary.systems} business systems, {summary.samples_days} days of utilization")
+    by_dept = Table(title="by department (largest 12 by servers)")
+    for name in ("department 部门", "rooms", "servers", "systems"):
+        by_dept.add_column(name, justify="left" if name.startswith("department") else "right")
+    for name, n_rooms, n_servers, n_systems in sorted(summary.by_department, key=lambda r: -r[2])[:12]:
+        by_dept.add_row(name, str(n_rooms), str(n_servers), str(n_systems))
+    console.print(by_dept)
+    console.print(_counter_table("by classification 涉密", dict(summary.by_classification)))
+    console.print(_counter_table("by MLPS 等保级别", dict(summary.by_mlps)))
+    console.print(_counter_table("by status 运行状态", dict(summary.by_status)))
+    rooms_command(sort="cost", limit=10)
+    parts: dict[str, float] = {}
+    defaulted = 0.0
+    for row in rooms:
+        for part, value in row.cost.parts.items():
+            parts[part] = parts.get(part, 0.0) + value.cny
+            defaulted += value.cny if value.basis is Basis.DEFAULT else 0.0
+    total = sum(parts.values())
+    cost = Table(title="annual cost of all machine rooms 机房年度费用")
+    cost.add_column("part")
+    cost.add_column("万元/year", justify="right")
+    cost.add_column("share", justify="right")
+    for part, amount in parts.items():
+        cost.add_row(part, f"{amount / 10000:,.1f}", f"{amount / total:.0%}" if total else "")
+    cost.add_row("total", f"{total / 10000:,.1f}", "100%")
+    console.print(cost)
+    console.print(f"{defaulted / total:.0%} of the total rests on placeholder defaults (marked * in `shangyun rooms`); "
+                  "set each room's own figures in the survey to replace them." if total else "no rooms")
+    console.rule("4. zombie systems 僵尸系统 (from the daily rollups)")
+    zombies_command(apply=True, limit=8)
+    console.rule("5. migration plan 迁移计划: waves ordered to close rooms early")
+    start = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday() + 7)  # the Monday after next
+    create_command(name="demo", start=start.isoformat(), wave_days=14, max_systems=None, max_vcpus=None,
+                   first_small=True, sizing_days=30, as_json=False)
+    savings_command(ref="demo", xlsx=None)
+    console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
+                  "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
+                  "`shangyun export estate.xlsx`")

@@ -1,0 +1,297 @@
+"""CLI commands of the migration planner: ``zombies`` and ``plan create|list|show|export|diff|savings``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+plan_app = typer.Typer(help="Migration plans: strategies, waves that close rooms early, savings.",
+                       no_args_is_help=True)
+DEFAULT_MAX_SYSTEMS = 40
+
+
+def _wan(cny: float) -> str:
+    return f"{cny / 10000:,.1f}"
+
+
+def zombies_command(
+    apply: Annotated[bool, typer.Option("--apply/--dry-run", help="mark detected zombies in the inventory")] = True,
+    limit: Annotated[int | None, typer.Option(help="show at most N systems")] = None,
+) -> None:
+    """Detect zombie systems (僵尸系统) from the daily rollups; mark them with their evidence."""
+    from sqlmodel import Session
+
+    from inventory.audit import Actor
+    from inventory.db import get_engine
+    from inventory.settings import get_cost_defaults
+    from migration_plans.load import load_estate
+    from migration_plans.store import mark_zombies
+
+    with Session(get_engine()) as session:
+        estate = load_estate(session, get_cost_defaults())
+        found = mark_zombies(session, estate, Actor.cli())
+        if apply:
+            session.commit()
+        else:
+            session.rollback()
+    table = Table(title="zombie systems 僵尸系统" + ("" if apply else " (dry run: nothing marked)"))
+    for name in ("system", "zombie", "days", "CPU avg (max server)", "memory avg", "daily users", "evidence"):
+        table.add_column(name)
+    names = {s.code: s.name for s in estate.systems}
+    for ev in sorted(found, key=lambda e: (not e.zombie, e.system))[:limit]:
+        users = "" if ev.daily_users is None else str(ev.daily_users)
+        table.add_row(f"{ev.system} {names[ev.system]}", "yes" if ev.zombie else "candidate", str(ev.days),
+                      f"{ev.cpu_avg:.1%}", f"{ev.memory_avg:.1%}", users, ev.reason)
+    console.print(table)
+    zombies = sum(e.zombie for e in found)
+    console.print(f"{zombies} zombie(s) {'marked' if apply else 'found'}, {len(found) - zombies} idle candidate(s) "
+                  "with users recorded or unknown (not marked)")
+
+
+@plan_app.command("create")
+def create_command(
+    name: Annotated[str, typer.Option("--name", help="plan name; an existing name makes its next version")],
+    start: Annotated[str, typer.Option("--start", help="first day of wave 1, YYYY-MM-DD")],
+    wave_days: Annotated[int, typer.Option("--wave-days", min=1, help="length of a wave in days")] = 14,
+    max_systems: Annotated[int | None, typer.Option(
+        "--max-systems-per-wave", min=1, help=f"default {DEFAULT_MAX_SYSTEMS} when no limit is given")] = None,
+    max_vcpus: Annotated[int | None, typer.Option("--max-vcpus-per-wave", min=1)] = None,
+    first_small: Annotated[bool, typer.Option("--first-waves-small",
+                                              help="waves 1–2: ≤ 10 servers of simple systems")] = False,
+    sizing_days: Annotated[int, typer.Option("--sizing-days", min=1, help="p95 window for right-sizing")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the plan document (FORMATS.md §4)")] = False,
+) -> None:
+    """Plan every system: strategy, target, move group and wave; store it and print it."""
+    from sqlmodel import Session
+
+    from inventory.audit import Actor
+    from inventory.db import get_engine
+    from inventory.settings import get_cost_defaults
+    from migration_plans.load import load_estate
+    from migration_plans.model import PlanParams
+    from migration_plans.planner import plan
+    from migration_plans.store import PlanNotFoundError, diff_documents, resolve, save_plan, started_waves
+
+    try:
+        start_day = dt.date.fromisoformat(start)
+    except ValueError:
+        err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    if max_systems is None and max_vcpus is None:
+        max_systems = DEFAULT_MAX_SYSTEMS
+    params = PlanParams(name, start_day, wave_days, max_systems, max_vcpus, first_small)
+    with Session(get_engine()) as session:
+        estate = load_estate(session, get_cost_defaults(), sizing_days)
+        if not estate.systems:
+            err_console.print("[red]error:[/] the inventory has no business systems; `shangyun import` a survey first")
+            raise typer.Exit(2)
+        try:
+            previous = resolve(session, name)
+        except PlanNotFoundError:
+            previous = None
+        fixed = started_waves(session, previous, dt.date.today()) if previous else []
+        before = (previous.version, previous.document) if previous else None
+        result = plan(estate, params, fixed=fixed)
+        saved = save_plan(session, result, estate, Actor.cli(), fixed)
+        document, version = saved.document, saved.version
+        session.commit()
+    if as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_plan(document, waves_shown=5)
+    if before is not None:
+        diff = diff_documents(before[1], document)
+        console.print(f"re-planned {name}@{before[0]} → @{version}; kept {len(fixed)} started wave(s); "
+                      f"{len(diff.moved)} system(s) moved wave, {len(diff.restrategised)} changed strategy, "
+                      f"{len(diff.resized)} resized, {len(diff.added)} added, {len(diff.removed)} removed")
+
+
+def _print_plan(document: dict[str, Any], waves_shown: int | None = None) -> None:
+    waves = document["waves"]
+    rooms_by_wave: dict[int, list[str]] = {}
+    for room in document["rooms"]:
+        if room["closes_after_wave"] is not None:
+            rooms_by_wave.setdefault(room["closes_after_wave"], []).append(room["room"])
+    saving = {s["wave"]: s for s in document["savings"]["by_wave"]}
+    table = Table(title=f"plan {document['plan']}@{document.get('version', 1)} — waves 迁移批次")
+    for column in ("wave", "dates", "systems", "strategies", "rooms closing after it", "room cost stopped (万元/yr)",
+                   "cloud cost (万元/yr)"):
+        table.add_column(column)
+    for wave in waves[:waves_shown] if waves_shown else waves:
+        strategies = Counter(item["strategy"] for item in wave["items"])
+        row = saving.get(wave["index"])
+        table.add_row(str(wave["index"]), f"{wave['start']} – {wave['end']}", str(len(wave["items"])),
+                      ", ".join(f"{k} {v}" for k, v in strategies.most_common()),
+                      " ".join(rooms_by_wave.get(wave["index"], [])) or "—",
+                      _wan(row["cumulative_annual_cny"]) if row else "", _wan(row["cloud_annual_cny"]) if row else "")
+    console.print(table)
+    if waves_shown and len(waves) > waves_shown:
+        console.print(f"… {len(waves) - waves_shown} more wave(s): `shangyun plan show {document['plan']}`")
+    kept = Counter(item["strategy"] for item in document["not_migrated"])
+    console.print(f"not migrated: {len(document['not_migrated'])} ({', '.join(f'{k} {v}' for k, v in kept.items())})")
+    savings = document["savings"]
+    closing = sum(1 for r in document["rooms"] if r["closes_after_wave"] is not None)
+    blocked = [r for r in document["rooms"] if r["closes_after_wave"] is None]
+    console.print(f"rooms: {closing} of {len(document['rooms'])} close; {len(blocked)} stay open (blocked by retained "
+                  "systems: `shangyun plan show` lists which)")
+    stopped = _wan(savings["annual_cny_after_plan"])
+    console.print(f"annual room cost stopped after the plan: {stopped} 万元; savings over "
+                  f"{savings['horizon_waves']} waves: {_wan(savings['objective_cny'])} 万元, upper bound "
+                  f"{_wan(savings['upper_bound_cny'])} 万元, gap {savings['gap']:.1%}")
+    if document["warnings"]:
+        console.print(f"{len(document['warnings'])} warning(s), e.g. {document['warnings'][0]}")
+
+
+def _load(ref: str) -> Any:
+    from inventory.db import session_scope
+    from migration_plans.store import PlanNotFoundError, resolve
+
+    try:
+        with session_scope() as session:
+            return resolve(session, ref)
+    except PlanNotFoundError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@plan_app.command("list")
+def list_command() -> None:
+    """List plans and their versions."""
+    from inventory.db import session_scope
+    from migration_plans.store import list_plans
+
+    with session_scope() as session:
+        plans = list_plans(session)
+    table = Table(title="plans")
+    for column in ("plan", "status", "created", "by", "start", "waves", "savings (万元)", "gap"):
+        table.add_column(column)
+    for p in plans:
+        table.add_row(f"{p.name}@{p.version}", p.status, p.created_at.strftime("%Y-%m-%d %H:%M"), p.created_by,
+                      p.start.isoformat(), str(len(p.document["waves"])), _wan(p.objective_cny),
+                      f"{p.document['savings']['gap']:.1%}")
+    console.print(table)
+
+
+@plan_app.command("show")
+def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+                 wave: Annotated[int | None, typer.Option(help="list the items of this wave")] = None) -> None:
+    """Show a plan: every wave, rooms that stay open and why, or one wave's items."""
+    document = _load(ref).document
+    if wave is None:
+        _print_plan(document)
+        blocked = [r for r in document["rooms"] if r["closes_after_wave"] is None]
+        if blocked:
+            table = Table(title="rooms that stay open 无法关停的机房")
+            table.add_column("room")
+            table.add_column("annual cost (万元)")
+            table.add_column("kept open by")
+            for room in blocked:
+                table.add_row(room["room"], _wan(room["annual_cost_cny"]), ", ".join(room["blocked_by"]))
+            console.print(table)
+        return
+    found = next((w for w in document["waves"] if w["index"] == wave), None)
+    if found is None:
+        err_console.print(f"[red]error:[/] the plan has no wave {wave}")
+        raise typer.Exit(2)
+    table = Table(title=f"wave {wave}: {found['start']} – {found['end']}")
+    for column in ("system", "name", "strategy", "target", "group", "servers", "reason 理由"):
+        table.add_column(column)
+    for item in found["items"]:
+        target = item["target"]
+        table.add_row(item["system"], item["name"], item["strategy"],
+                      f"{target['count']}× {target['flavor']}" if target else "", str(item["move_group"]),
+                      str(len(item["servers"])), item["reason_zh"])
+    console.print(table)
+
+
+@plan_app.command("export")
+def export_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+                   fmt: Annotated[str, typer.Option("--format", help="json | yaml | xlsx")] = "json",
+                   out: Annotated[Path | None, typer.Option(help="file to write (stdout for json/yaml)")] = None,
+                   ) -> None:
+    """Export a plan as JSON (FORMATS.md §4), YAML or an xlsx workbook."""
+    from migration_plans.export import plan_workbook
+
+    document = _load(ref).document
+    if fmt == "json":
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "yaml":
+        import yaml
+
+        text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    elif fmt == "xlsx":
+        target = out or Path(f"{document['plan']}.xlsx")
+        plan_workbook(document, target)
+        console.print(f"wrote {target}")
+        return
+    else:
+        err_console.print("[red]error:[/] --format must be json, yaml or xlsx")
+        raise typer.Exit(2)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@plan_app.command("diff")
+def diff_command(a: Annotated[str, typer.Argument(help="NAME[@VERSION]")],
+                 b: Annotated[str, typer.Argument(help="NAME[@VERSION]")]) -> None:
+    """What changed between two plans, system by system."""
+    from migration_plans.store import diff_documents
+
+    diff = diff_documents(_load(a).document, _load(b).document)
+    if diff.empty:
+        console.print("no differences")
+        return
+    table = Table(title=f"{a} → {b}")
+    for column in ("system", "change", "before", "after"):
+        table.add_column(column)
+    for code in diff.added:
+        table.add_row(code, "added", "", "")
+    for code in diff.removed:
+        table.add_row(code, "removed", "", "")
+    for code, before, after in diff.moved:
+        table.add_row(code, "wave", str(before or "not migrated"), str(after or "not migrated"))
+    for code, before, after in diff.restrategised:
+        table.add_row(code, "strategy", before, after)
+    for code, before, after in diff.resized:
+        table.add_row(code, "flavor", str(before), str(after))
+    console.print(table)
+
+
+@plan_app.command("savings")
+def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
+                    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the timeline here")] = None,
+                    ) -> None:
+    """The savings timeline for finance: per wave, rooms closed, room cost stopped, cloud cost added, net."""
+    from migration_plans.export import savings_workbook
+
+    document = _load(ref).document
+    table = Table(title=f"savings timeline 节约时间线 — {document['plan']} (annual run-rate after each wave, 万元)")
+    for column in ("wave", "ends", "rooms closed", "room cost stopped", "cloud cost added", "net"):
+        table.add_column(column, justify="left" if column == "rooms closed" else "right")
+    ends = {w["index"]: w["end"] for w in document["waves"]}
+    for row in document["savings"]["by_wave"]:
+        table.add_row(str(row["wave"]), ends.get(row["wave"], "before wave 1"), " ".join(row["rooms_closed"]) or "—",
+                      _wan(row["cumulative_annual_cny"]), _wan(row["cloud_annual_cny"]), _wan(row["net_annual_cny"]))
+    console.print(table)
+    if xlsx:
+        savings_workbook(document, xlsx)
+        console.print(f"wrote {xlsx}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the planner commands to ``app``."""
+    app.command("zombies")(zombies_command)
+    app.add_typer(plan_app, name="plan")

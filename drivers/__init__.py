@@ -1,0 +1,1 @@
+"""Thin adapters that carry out one real thing each (ansible-runner, openstacksdk, kubernetes). Not built yet."""

@@ -1,0 +1,1 @@
+"""APScheduler jobs and the rebalancing, forecasting and admission algorithms they run. Not built yet."""

@@ -1,0 +1,159 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL for every test that takes ``engine``.
+
+PostgreSQL is the server at ``SHANGYUN_TEST_PG_URL`` (default: the local ``test`` database). Each
+test worker gets its own schema, migrated once and emptied before each test. Without a reachable
+server the PostgreSQL variants skip with the reason, unless ``SHANGYUN_REQUIRE_PG=1`` (set by CI),
+which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from collectors.sample.estate import SCALES, generate, write_estate
+from inventory.db import create_db_engine, normalize_url, upgrade
+
+PG_URL = os.environ.get("SHANGYUN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("SHANGYUN_REQUIRE_PG") == "1"
+ROOT = Path(__file__).resolve().parent.parent
+SHANGYUN = str(Path(sys.executable).with_name("shangyun"))
+
+
+def _pg_unavailable_reason() -> str | None:
+    try:
+        engine = sa.create_engine(normalize_url(PG_URL), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL at {PG_URL} unreachable ({type(exc).__name__}); set SHANGYUN_TEST_PG_URL to run these"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id: str) -> Iterator[str]:
+    """A URL whose search_path is this worker's own, freshly migrated schema."""
+    reason = _pg_unavailable_reason()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(f"SHANGYUN_REQUIRE_PG=1 but {reason}")
+        pytest.skip(reason)
+    schema = f"shangyun_test_{worker_id}_{os.getpid()}"
+    admin = sa.create_engine(normalize_url(PG_URL))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    engine = create_db_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (faster than migrating per test)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _empty_pg(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """The URL of an empty, migrated database: SQLite file or this worker's PostgreSQL schema."""
+    if request.param == "sqlite":
+        target = tmp_path / "shangyun.db"
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_url")
+    engine = create_db_engine(url)
+    _empty_pg(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on an empty, migrated database (both backends)."""
+    eng = create_db_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def tiny_estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny sample estate's survey folder (seed 7), written once per session."""
+    out = tmp_path_factory.mktemp("tiny") / "estate"
+    write_estate(generate(SCALES["tiny"], seed=7), out)
+    return out
+
+
+def run_cli(*args: str, db_url: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``shangyun`` command for real, against ``db_url``."""
+    env = os.environ | {"SHANGYUN_DATABASE_URL": db_url, "COLUMNS": "200"}
+    return subprocess.run([SHANGYUN, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+                          check=False)
+
+
+TESTCLOUD_STATE = Path(os.environ.get("SHANGYUN_TESTCLOUD_STATE", "/var/tmp/shangyun-testcloud"))
+REQUIRE_TESTCLOUD = os.environ.get("SHANGYUN_REQUIRE_TESTCLOUD") == "1"
+
+
+def _testcloud_unavailable_reason(config: Path) -> str | None:
+    import urllib.request
+
+    if not config.exists():
+        return f"no {config}"
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:5000/v3", timeout=3) as response:
+            response.read()
+    except OSError as exc:
+        return f"Keystone at 127.0.0.1:5000 does not answer ({exc})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def testcloud() -> Iterator[object]:
+    """An openstacksdk connection to the project's real OpenStack test cloud (``make testcloud``).
+
+    Skipped with the reason and how to start it when the cloud is not running, unless
+    ``SHANGYUN_REQUIRE_TESTCLOUD=1`` (set by ``.ci/run``), which turns the skip into a failure.
+    """
+    import openstack
+
+    config = TESTCLOUD_STATE / "clouds.yaml"
+    reason = _testcloud_unavailable_reason(config)
+    if reason:
+        message = (f"OpenStack test cloud not running ({reason}); start it with `make testcloud` "
+                   "(real OpenStack with a fake hypervisor, ~2.5 GB, 1–2 min; the first start installs ~2 min)")
+        if REQUIRE_TESTCLOUD:
+            pytest.fail(f"SHANGYUN_REQUIRE_TESTCLOUD=1 but {message}")
+        pytest.skip(message)
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(config)
+    conn = openstack.connect(cloud="testcloud")
+    yield conn
+    conn.close()

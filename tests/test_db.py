@@ -1,0 +1,58 @@
+"""Schema management: Alembic migrations equal the models on both databases; SQLite runs in WAL mode
+and upgrades itself; a stale PostgreSQL schema is refused with advice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import inventory.models  # noqa: F401
+from inventory.db import SchemaOutOfDateError, create_db_engine, current_revision, ensure_schema, head_revision
+from tests.conftest import run_cli
+
+
+def test_migrations_create_exactly_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
+    assert diff == []
+    assert current_revision(engine) == head_revision()
+
+
+def test_embedded_sqlite_upgrades_itself_and_uses_wal(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert current_revision(engine) is None
+    ensure_schema(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_stale_postgresql_schema_is_refused_then_upgraded_by_cli(pg_url: str) -> None:
+    admin = create_db_engine(pg_url)
+    schema = "shangyun_stale_test"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    url = pg_url.split("?")[0] + f"?options=-csearch_path%3D{schema}"
+    engine = create_db_engine(url)
+    try:
+        with pytest.raises(SchemaOutOfDateError, match="shangyun db upgrade"):
+            ensure_schema(engine)
+        result = run_cli("db", "upgrade", db_url=url)
+        assert result.returncode == 0, result.stderr
+        assert head_revision() in result.stdout
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()

@@ -1,0 +1,68 @@
+"""The sample estate is deterministic per seed and shaped like DOMAIN.md's city."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+from collectors.sample.estate import SCALES, generate, iter_samples, write_estate
+from collectors.survey import values as v
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path: Path) -> None:
+    write_estate(generate(SCALES["tiny"], 11), tmp_path / "a")
+    write_estate(generate(SCALES["tiny"], 11), tmp_path / "b")
+    write_estate(generate(SCALES["tiny"], 12), tmp_path / "c")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a")["servers.csv"] != _digest(tmp_path / "c")["servers.csv"]
+
+
+def test_city_matches_the_domain_figures() -> None:
+    estate = generate(SCALES["city"], 1)
+    rooms = estate.tables["rooms"][1]
+    servers = estate.tables["servers"][1]
+    systems = estate.tables["systems"][1]
+    assert (len(estate.tables["departments"][1]), len(rooms), len(servers), len(systems)) == (50, 60, 1500, 500)
+    racks = [int(r[5]) for r in rooms]
+    assert min(racks) >= 2 and max(racks) <= 40 and sorted(racks)[len(racks) // 2] <= 20
+    pues = [float(r[7]) for r in rooms if r[7] != ""]
+    assert min(pues) >= 1.4 and max(pues) <= 2.6
+    ages = [estate.until.year - int(r[8]) for r in rooms]
+    assert min(ages) >= 2 and max(ages) <= 15
+    bought = [v.parse_date(s[8]) for s in servers]
+    years = [(estate.until - d).days / 365 for d in bought]
+    assert min(years) >= 2 and max(years) <= 12.1
+    classified = sum(v.parse_bool(s[3]) for s in systems) / len(systems)
+    assert 0.05 <= classified <= 0.10
+    mlps = Counter(v.parse_mlps(s[4]) for s in systems)
+    assert mlps[2] > len(systems) / 2 and mlps[3] > 0 and 0 < mlps[4] < mlps[3]
+    zombie_like = sum(int(s[7]) == 0 for s in systems) / len(systems)
+    assert 0.07 <= zombie_like <= 0.13
+    assert sum(v.parse_bool(s[10]) for s in systems) > 20  # containerized
+    assert 0 < sum(v.parse_bool(s[11]) for s in systems) < 40  # special hardware
+    deps = estate.tables["dependencies"][1]
+    department = {s[0]: s[2] for s in systems}
+    cross = sum(department[a] != department[b] for a, b, *_ in deps)
+    assert 0 < cross < len(deps) / 3 and any(v.parse_bool(d[3]) for d in deps)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in s[1]) for s in systems)
+
+
+def test_city_samples_are_hourly_for_30_days_with_zombies_under_5_percent() -> None:
+    estate = generate(SCALES["city"], 3)
+    zombie_hosts = {s.hostname for s in estate.servers if s.profile == "zombie"}
+    per_host: dict[str, list[float]] = {}
+    stamps: set[str] = set()
+    for hostname, stamp, cpu, _memory, _disk in iter_samples(estate):
+        per_host.setdefault(hostname, []).append(float(cpu))
+        stamps.add(stamp)
+    assert len(per_host) == 1500 and len(stamps) == 30 * 24
+    assert dt.date.fromisoformat(max(stamps)[:10]) < estate.until
+    assert zombie_hosts and all(max(per_host[h]) < 5.0 for h in zombie_hosts)
+    busy = [sum(c) / len(c) for h, c in per_host.items() if h not in zombie_hosts]
+    assert sum(busy) / len(busy) > 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -102,7 +102,7 @@ def collect_openstack_command(
 
     from collectors.openstack_cloud import CloudError, collect_openstack
     from inventory.audit import Actor
-    from inventory.cloud_writer import write_openstack
+    from inventory.cloud_writer import openstack_machines, write_openstack
     from inventory.db import get_engine
     from inventory.models import CloudPlatform
 
@@ -120,10 +120,112 @@ def collect_openstack_command(
             message = str(exc) if isinstance(exc, CloudError) else f"cloud {cloud!r} not usable ({type(exc).__name__})"
             err_console.print(f"[red]error:[/] {message}", markup=False)
             raise typer.Exit(2) from None
-        counts = write_openstack(session, name, level, facts, Actor.cli())
+        actor = Actor.cli()
+        counts = write_openstack(session, name, level, facts, actor)
+        matched = _record_machines(session, "openstack", facts.collected_at, openstack_machines(facts), actor)
         session.commit()
     Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
-                                            for k, c in counts.items()))
+                                            for k, c in counts.items()) + f"; {matched} inventory server(s) measured")
+
+
+def _record_machines(session: Any, source: str, at: Any, machines: list[Any], actor: Any) -> int:
+    """Samples and facts of cloud machines that are inventory servers, then their systems' zombie verdicts."""
+    from zoneinfo import ZoneInfo
+
+    from inventory.cloud_samples import record_cloud_use
+    from inventory.settings import get_settings
+    from migration_plans.store import refresh_zombies_of_server
+
+    touched = record_cloud_use(session, source, at, machines, ZoneInfo(get_settings().timezone), actor)
+    for server_id in touched:
+        refresh_zombies_of_server(session, server_id, actor)
+    return len(touched)
+
+
+@collect_app.command("kubernetes")
+def collect_kubernetes_command(
+    context: Annotated[str | None, typer.Option(help="kubeconfig context (default: the current one)")] = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")]
+    = None,
+    platform: Annotated[str | None, typer.Option(help="platform name in the inventory (default: the context)")]
+    = None,
+    mlps_level: Annotated[int | None, typer.Option(min=1, max=4, help="the platform's 等保 level (kept if known)")]
+    = None,
+) -> None:
+    """Mirror a Kubernetes cluster: nodes (allocatable), and pods' requests and use by namespace."""
+    from sqlmodel import Session, select
+
+    from collectors.kubernetes_cluster import api_client_from_kubeconfig, collect_kubernetes
+    from collectors.openstack_cloud import CloudError
+    from inventory.audit import Actor
+    from inventory.cloud_writer import kubernetes_machines, write_kubernetes
+    from inventory.db import get_engine
+    from inventory.models import CloudPlatform
+
+    try:
+        client, context_name = api_client_from_kubeconfig(kubeconfig, context)
+    except CloudError as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    name = platform or context_name
+    with Session(get_engine()) as session:
+        known = session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
+        level = mlps_level or known
+        if level is None:
+            err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
+            raise typer.Exit(2)
+        try:
+            facts = collect_kubernetes(client)
+            actor = Actor.cli()
+            counts = write_kubernetes(session, name, level, facts, actor)
+        except (CloudError, ValueError) as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+        matched = _record_machines(session, "kubernetes", facts.collected_at, kubernetes_machines(facts), actor)
+        session.commit()
+    use = "" if facts.metrics_available else " (no metrics API: use unknown)"
+    Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
+                                            for k, c in counts.items()) + f"; {matched} inventory server(s) measured"
+                    + use)
+
+
+@collect_app.command("ansible")
+def collect_ansible_command(
+    inventory: Annotated[Path, typer.Option("-i", "--inventory", help="Ansible inventory (file or directory)")],
+    limit: Annotated[str | None, typer.Option(help="Ansible host pattern to limit the run to")] = None,
+    forks: Annotated[int, typer.Option(min=1, help="hosts gathered in parallel")] = 5,
+    timeout: Annotated[int, typer.Option(min=1, help="connection timeout per host, seconds")] = 30,
+) -> None:
+    """Gather facts agentlessly (ansible-runner, setup module) and upsert the servers.
+
+    A host missing from the inventory is created when its Ansible host variables name its room
+    (shangyun_room=CODE). Unreachable or failing hosts are listed; they do not stop the run.
+    """
+    import datetime as dt
+
+    from collectors.ansible_facts import AnsibleError, gather
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.host_facts import write_host_facts
+
+    try:
+        run = gather(inventory, limit=limit, forks=forks, timeout=timeout)
+    except AnsibleError as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    with session_scope() as session:
+        result = write_host_facts(session, run.facts, dt.datetime.now(dt.UTC), Actor.cli())
+    console = Console()
+    for hostname in result.created:
+        console.print(f"created {hostname}", markup=False)
+    for hostname, fields in result.updated.items():
+        console.print(f"updated {hostname}: {', '.join(fields)}", markup=False)
+    for hostname in result.unchanged:
+        console.print(f"unchanged {hostname}", markup=False)
+    problems = run.failures + result.not_stored
+    for failure in problems:
+        err_console.print(f"[yellow]not collected[/] {failure.inventory_name}: {failure.reason}", highlight=False)
+    console.print(f"{len(run.facts) - len(result.not_stored)} host(s) stored, {len(problems)} not collected")
 
 
 cloud_app = typer.Typer(help="The cloud side of the inventory.", no_args_is_help=True)
@@ -170,9 +272,45 @@ def prune_command(
     Console().print(f"deleted {deleted} raw sample(s) older than {keep} days; daily rollups kept")
 
 
+def conflicts_command(
+    host: Annotated[str | None, typer.Option(help="only this hostname")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """Server facts on which sources disagree: the value kept (measured beats declared, newer beats older)
+    and what the other sources said."""
+    import json
+
+    from rich.table import Table
+
+    from inventory.db import session_scope
+    from inventory.reconcile import conflicts
+
+    with session_scope() as session:
+        found = conflicts(session, host)
+
+    def described(o: Any) -> dict[str, Any]:
+        return {"source": o.source, "value": o.value, "at": o.at.isoformat()}
+
+    if as_json:
+        sys.stdout.write(json.dumps([{"hostname": c.hostname, "field": c.field, "chosen": described(c.chosen),
+                                      "others": [described(o) for o in c.others]} for c in found],
+                                    ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="conflicts 数据冲突 (kept value: measured beats declared, newer beats older)")
+    for column in ("hostname", "field", "kept", "from", "others"):
+        table.add_column(column)
+    for c in found:
+        others = "; ".join(f"{o.value!r} ({o.source}, {o.at:%Y-%m-%d %H:%M})" for o in c.others)
+        table.add_row(c.hostname, c.field, repr(c.chosen.value), f"{c.chosen.source}, {c.chosen.at:%Y-%m-%d %H:%M}",
+                      others)
+    Console().print(table)
+    Console().print(f"{len(found)} conflict(s)")
+
+
 def register(app: typer.Typer) -> None:
     """Add the collection commands to ``app``."""
     app.add_typer(collect_app, name="collect")
     app.add_typer(samples_app, name="samples")
     app.add_typer(cloud_app, name="cloud")
     app.command("serve")(serve_command)
+    app.command("conflicts")(conflicts_command)

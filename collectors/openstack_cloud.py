@@ -9,6 +9,7 @@ that never contains credentials.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ class InstanceRecord:
     disk_gb: float
     project: str | None
     status: str
+    cpu_util: float | None = None  # 0..1, from the server's diagnostics when measured
+    memory_util: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class VolumeRecord:
 
 @dataclass
 class CloudFacts:
+    collected_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     hosts: list[HostRecord] = field(default_factory=list)
     flavors: list[FlavorRecord] = field(default_factory=list)
     instances: list[InstanceRecord] = field(default_factory=list)
@@ -84,10 +88,11 @@ def _capacity(value: Any) -> float | None:
         return None
 
 
-def collect_openstack(conn: Any) -> CloudFacts:
-    """Read hypervisors, flavors, servers, volumes, pools and projects from ``conn``."""
+def collect_openstack(conn: Any, measure: bool = True) -> CloudFacts:
+    """Read hypervisors, flavors, servers, volumes, pools and projects from ``conn``; with ``measure``,
+    each active server's CPU and memory use from its diagnostics (one admin call per server)."""
     try:
-        return _collect(conn)
+        return _collect(conn, measure)
     except os_exceptions.HttpException as exc:
         raise CloudError(f"the cloud refused a request: HTTP {exc.status_code} {exc.details or ''}".strip()) from None
     except (os_exceptions.SDKException, ks_exceptions.ClientException) as exc:
@@ -95,7 +100,20 @@ def collect_openstack(conn: Any) -> CloudFacts:
         raise CloudError(f"cannot reach or authenticate to the cloud ({kind}); check clouds.yaml") from None
 
 
-def _collect(conn: Any) -> CloudFacts:
+def _use(conn: Any, server: Any) -> tuple[float | None, float | None]:
+    """CPU and memory use (0..1) from Nova's server diagnostics; unknown when the driver does not say."""
+    try:
+        diagnostics = conn.compute.get_server_diagnostics(server)
+    except os_exceptions.HttpException:  # e.g. not supported by this hypervisor driver
+        return None, None
+    cpus = [c.get("utilisation") for c in diagnostics.cpu_details or [] if c.get("utilisation") is not None]
+    memory = diagnostics.memory_details or {}
+    cpu = sum(cpus) / len(cpus) / 100 if cpus else None
+    used, maximum = memory.get("used"), memory.get("maximum")
+    return cpu, (used / maximum if used is not None and maximum else None)
+
+
+def _collect(conn: Any, measure: bool) -> CloudFacts:
     facts = CloudFacts()
     zones = {host: zone.name for zone in conn.compute.availability_zones(details=True)
              for host in (zone.hosts or {}) if zone.name != "internal"}
@@ -115,10 +133,11 @@ def _collect(conn: Any) -> CloudFacts:
     projects = {p.id: p.name for p in conn.identity.projects()}
     for server in conn.compute.servers(details=True, all_projects=True):
         flavor = server.flavor or {}
+        cpu, memory = _use(conn, server) if measure and server.status == "ACTIVE" else (None, None)
         facts.instances.append(InstanceRecord(
             server.id, server.name, server.compute_host, flavor.get("original_name") or flavor.get("name"),
             int(flavor.get("vcpus") or 0), (flavor.get("ram") or 0) / 1024, float(flavor.get("disk") or 0),
-            projects.get(server.project_id, server.project_id), server.status))
+            projects.get(server.project_id, server.project_id), server.status, cpu, memory))
     for pool in conn.block_storage.backend_pools():
         capabilities = pool.capabilities or {}
         facts.pools.append(PoolRecord(pool.name, _capacity(capabilities.get("total_capacity_gb")),

@@ -2,20 +2,24 @@
 
 Idempotent by host and time (the sample's key), so replayed reports are stored once. The server
 must already be in the inventory (from a survey): an agent on an unknown host is refused rather
-than creating a server without a room. Reconciling the agent's hardware facts with the survey's
-(provenance and conflicts) is a separate step.
+than creating a server without a room. The report's hardware facts are reconciled with the other
+sources' (``inventory.reconcile``: measured beats declared).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from collectors.report import AgentReport
+from collectors.report import AgentReport, Listening
+from inventory.audit import Actor
 from inventory.bulk import insert_samples
 from inventory.models import ObservedConnection, ObservedListener, Server
+from inventory.reconcile import observe
 from inventory.rollups import recompute_rollups
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -46,8 +50,20 @@ def ingest_report(session: Session, report: AgentReport, tz: ZoneInfo, now: dt.d
     if not insert_samples(session, [(server.id, at, report.cpu_util, report.memory_util, disk, "agent")]):
         return "duplicate"
     recompute_rollups(session, [server.id], at, at, tz)
-    record_sockets(session, server.id, report, at)
+    record_listeners(session, server.id, report.listening, at)
+    record_connections(session, server.id, report, at)
+    observe(session, server, "agent", agent_facts(report), at, Actor(f"agent:{report.hostname}"))
     return "stored"
+
+
+def agent_facts(report: AgentReport) -> dict[str, Any]:
+    """The server facts a report measures, in the inventory's units."""
+    return {
+        "cpu_cores": report.cpu_cores,
+        "memory_gb": round(report.memory_mb / 1024, 2),
+        "storage_gb": round(sum(d.size_gb for d in report.disks), 2) if report.disks else None,
+        "os": report.os,
+    }
 
 
 def split_remote(remote: str) -> tuple[str, int] | None:
@@ -64,15 +80,20 @@ def _seen(row: ObservedListener | ObservedConnection, at: dt.datetime, process: 
     row.process = process or row.process
 
 
-def record_sockets(session: Session, server_id: int, report: AgentReport, at: dt.datetime) -> None:
-    """Keep the report's listening ports and outbound connections with first/last seen."""
-    for listener in report.listening:
+def record_listeners(session: Session, server_id: int, listening: Iterable[Listening], at: dt.datetime) -> None:
+    """Keep listening ports (from an agent or Ansible) with first/last seen."""
+    for listener in listening:
         found = session.get(ObservedListener, (server_id, listener.port))
         if found is None:
             session.add(ObservedListener(server_id=server_id, port=listener.port, process=listener.process,
                                          first_seen=at, last_seen=at))
         else:
             _seen(found, at, listener.process)
+    session.flush()
+
+
+def record_connections(session: Session, server_id: int, report: AgentReport, at: dt.datetime) -> None:
+    """Keep the report's outbound connections with first/last seen."""
     for connection in report.connections:
         remote = split_remote(connection.remote)
         if remote is None:

@@ -7,20 +7,24 @@ longer has is removed, so the inventory mirrors the cloud. One audit row summari
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
+from collectors.kubernetes_cluster import KubeFacts
 from collectors.openstack_cloud import CloudFacts
 from inventory.audit import Actor, record
+from inventory.cloud_samples import CloudUse
 from inventory.models import (
     AuditAction,
     CloudHost,
     CloudInstance,
     CloudPlatform,
     Flavor,
+    NamespaceUsage,
     PlatformKind,
     StoragePool,
     Volume,
@@ -94,6 +98,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
             "external_id": i.external_id, "name": i.name, "host_id": host_ids.get(i.host or ""),
             "flavor_id": flavor_ids.get(i.flavor or ""), "vcpus": i.vcpus, "memory_gb": i.memory_gb,
             "disk_gb": i.disk_gb, "project": i.project, "status": i.status.lower(),
+            "cpu_util": i.cpu_util, "memory_util": i.memory_util,
         } for i in facts.instances}
     counts["instances"] = _sync(
         session, session.exec(select(CloudInstance).where(CloudInstance.platform_id == pid)).all(),
@@ -115,6 +120,65 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
                               lambda v: Volume(**v))
     record(session, actor, "cloud_platform", platform_name, AuditAction.IMPORT, None,
            {"collector": "openstack", **{k: asdict(c) for k, c in counts.items()}, **totals})
+    return counts
+
+
+def openstack_machines(facts: CloudFacts) -> list[CloudUse]:
+    """The cloud's instances as machines whose use and size may belong to inventory servers."""
+    return [CloudUse(i.name, i.cpu_util, i.memory_util,
+                     {"cpu_cores": i.vcpus, "memory_gb": i.memory_gb, "storage_gb": i.disk_gb or None})
+            for i in facts.instances if i.status.upper() == "ACTIVE"]
+
+
+def kubernetes_machines(facts: KubeFacts) -> list[CloudUse]:
+    """Nodes with measured use, as machines that may be inventory servers (bare-metal nodes often are)."""
+    return [CloudUse(n.name, n.cpu_usage / n.cpu if n.cpu_usage is not None and n.cpu else None,
+                     n.memory_usage_gb / n.memory_gb if n.memory_usage_gb is not None and n.memory_gb else None)
+            for n in facts.nodes]
+
+
+def write_kubernetes(session: Session, platform_name: str, mlps_level: int, facts: KubeFacts,
+                     actor: Actor) -> dict[str, SyncCounts]:
+    """Mirror a Kubernetes cluster as platform ``platform_name`` (kind kubernetes): nodes as hosts,
+    allocation as the sum of pods' requests, and each namespace's requests and use."""
+    platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform_name)).first()
+    totals: dict[str, Any] = {
+        "kind": PlatformKind.KUBERNETES.value, "mlps_level": mlps_level,
+        "vcpus": int(sum(n.cpu for n in facts.nodes)), "memory_gb": round(sum(n.memory_gb for n in facts.nodes), 3),
+        "storage_gb": round(sum(n.disk_gb for n in facts.nodes), 3),
+        "allocated_vcpus": math.ceil(sum(ns.cpu_request for ns in facts.namespaces)),
+        "allocated_memory_gb": round(sum(ns.memory_request_gb for ns in facts.namespaces), 3),
+        "allocated_storage_gb": None, "cpu_ratio": 1.0,
+    }
+    if platform is None:
+        platform = CloudPlatform(name=platform_name, **totals)
+    elif platform.kind != PlatformKind.KUBERNETES:
+        raise ValueError(f"platform {platform_name!r} is {platform.kind}, not kubernetes; use another --platform")
+    else:
+        for k, v in totals.items():
+            setattr(platform, k, v)
+    session.add(platform)
+    session.flush()
+    pid = platform.id
+    assert pid is not None
+    counts = {
+        "nodes": _sync(
+            session, session.exec(select(CloudHost).where(CloudHost.platform_id == pid)).all(), lambda r: r.name,
+            {n.name: {"name": n.name, "vcpus": int(n.cpu), "memory_gb": n.memory_gb, "disk_gb": n.disk_gb,
+                      "state": "up" if n.ready else "down", "zone": n.zone} for n in facts.nodes},
+            lambda v: CloudHost(platform_id=pid, **v)),
+        "namespaces": _sync(
+            session, session.exec(select(NamespaceUsage).where(NamespaceUsage.platform_id == pid)).all(),
+            lambda r: r.namespace,
+            {ns.name: {"namespace": ns.name, "pods": ns.pods, "cpu_request": ns.cpu_request,
+                       "memory_request_gb": ns.memory_request_gb, "cpu_usage": ns.cpu_usage,
+                       "memory_usage_gb": ns.memory_usage_gb, "collected_at": facts.collected_at}
+             for ns in facts.namespaces},
+            lambda v: NamespaceUsage(platform_id=pid, **v)),
+    }
+    record(session, actor, "cloud_platform", platform_name, AuditAction.IMPORT, None,
+           {"collector": "kubernetes", "metrics_api": facts.metrics_available,
+            **{k: asdict(c) for k, c in counts.items()}, **totals})
     return counts
 
 

@@ -41,6 +41,7 @@ from inventory.models import (
     SystemStatus,
 )
 from inventory.public import FIELDS, Keyed, declared_only, load_public
+from inventory.reconcile import agree, measured_choices, record_declared
 from inventory.rollups import recompute_rollups
 
 SheetProgress = Callable[[str, int, int | None], None]
@@ -147,6 +148,7 @@ class SurveyWriter:
         self.rooms = _CodeIndex()
         self.systems = _CodeIndex()
         self.servers: dict[str, int] = {}
+        self.servers_by_name: dict[str, int] = {}
         self.platforms: dict[str, int] = {}
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -273,6 +275,7 @@ class SurveyWriter:
         if rows:
             fields = FIELDS[SheetKind.SERVERS]
             existing = load_public(self.session, SheetKind.SERVERS)
+            self.servers_by_name = {h: i for i, h in self.session.execute(sa.select(table.c.id, table.c.hostname))}
             desired: list[_Desired] = []
             for row in rows:
                 room_id = self._ref(row, "room", self.rooms, "machine room")
@@ -287,8 +290,28 @@ class SurveyWriter:
                     public["department"] = self.departments.code_of[department_id]
                     columns["department_id"] = department_id
                 desired.append(_Desired(row, public["hostname"], public, columns))
+            self._keep_measured(desired)
             self._apply("server", Server, desired, existing, str)
         self.servers = {h: i for i, h in self.session.execute(sa.select(table.c.id, table.c.hostname))}
+        if rows:
+            record_declared(self.session, {self.servers[str(d.key)]: d.row.values for d in desired}, self.now)
+
+    def _keep_measured(self, desired: list[_Desired]) -> None:
+        """A measured fact beats the survey's (inventory/reconcile.py): keep it, and say so."""
+        measured = measured_choices(self.session)
+        if not measured:
+            return
+        for item in desired:
+            server_id = self.servers_by_name.get(str(item.key))
+            for field_, observation in measured.get(server_id, {}).items() if server_id else ():
+                declared = item.public.get(field_)
+                if declared is None or agree(field_, declared, observation.value):
+                    continue
+                item.public[field_] = item.columns[field_] = observation.value
+                self.report.warnings.append(
+                    f"{item.row.sheet} row {item.row.row}: {item.key} {field_} {declared!r} differs from "
+                    f"{observation.value!r} measured by {observation.source}; kept the measured value "
+                    "(see `shangyun conflicts`)")
 
     def systems_sheet(self) -> None:
         self._load_index(BusinessSystem, self.systems)

@@ -15,7 +15,15 @@ import yaml
 from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
-from inventory.models import CloudHost, CloudInstance, CloudPlatform, Volume
+from inventory.models import (
+    CloudHost,
+    CloudInstance,
+    CloudPlatform,
+    Server,
+    UtilizationDaily,
+    UtilizationSample,
+    Volume,
+)
 from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.testcloud, pytest.mark.xdist_group("testcloud")]
@@ -28,9 +36,16 @@ def _collect(db_url: str) -> str:
     return result.stdout
 
 
-def test_collect_mirrors_the_cloud(testcloud: Any, db_url: str, tmp_path: Path) -> None:
+def test_collect_mirrors_the_cloud(testcloud: Any, db_url: str, tmp_path: Path, tiny_estate: Path) -> None:
+    """Also: the instance is a surveyed server (same name), so its measured use becomes samples and
+    rollups, and its real size is reconciled with the survey's."""
     conn = testcloud
     tag = "shangyun-collect-" + uuid.uuid4().hex[:8]
+    survey = tmp_path / "survey"
+    survey.mkdir()
+    (survey / "servers.csv").write_text(f"主机名,所在机房,CPU核数,内存\n{tag},R0001,8,16G\n", encoding="utf-8")
+    for path in (tiny_estate, survey):
+        assert run_cli("import", str(path), db_url=db_url).returncode == 0
     flavor = conn.compute.create_flavor(name=tag, ram=512, vcpus=2, disk=1)
     image = conn.image.create_image(name=tag, data=os.urandom(1 << 16), disk_format="raw", container_format="bare")
     server = volume = None
@@ -43,7 +58,7 @@ def test_collect_mirrors_the_cloud(testcloud: Any, db_url: str, tmp_path: Path) 
         conn.compute.create_volume_attachment(server, volume=volume)
         volume = conn.block_storage.wait_for_status(volume, status="in-use", wait=TIMEOUT)
 
-        _collect(db_url)
+        assert "1 inventory server(s) measured" in _collect(db_url).replace("\n", " ")
         engine = create_db_engine(db_url)
         with Session(engine) as session:
             platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == "testcloud")).one()
@@ -56,13 +71,25 @@ def test_collect_mirrors_the_cloud(testcloud: Any, db_url: str, tmp_path: Path) 
         assert (mine.vcpus, mine.memory_gb, mine.status, mine.project) == (2, 0.5, "active", "admin")
         assert host_name == conn.compute.get_server(server).compute_host
         assert disk.size_gb == 2 and disk.instance_id == mine.id
+        # Nova's fake driver reports 15% CPU and no memory in use in every server's diagnostics.
+        assert (mine.cpu_util, mine.memory_util) == (0.15, 0.0)
+        with Session(engine) as session:
+            surveyed = session.exec(select(Server).where(Server.hostname == tag)).one()
+            samples = session.exec(select(UtilizationSample).where(UtilizationSample.server_id == surveyed.id)).all()
+            daily = session.exec(select(UtilizationDaily).where(UtilizationDaily.server_id == surveyed.id)).all()
+        assert [(s.source, s.cpu_util) for s in samples] == [("openstack", 0.15)]
+        assert len(daily) == 1 and daily[0].cpu_max == pytest.approx(0.15)
+        assert (surveyed.cpu_cores, surveyed.memory_gb) == (2, 0.5)  # measured beats declared
+        conflicts = json.loads(run_cli("conflicts", "--host", tag, "--json", db_url=db_url).stdout)
+        assert {(c["field"], c["chosen"]["source"], c["others"][0]["value"]) for c in conflicts} == {
+            ("cpu_cores", "openstack", 8), ("memory_gb", "openstack", 16.0)}
 
         assert "instances +0 ~0" in _collect(db_url).replace("\n", " ")  # nothing changed
         snapshot = tmp_path / "snap.json"
         assert run_cli("cloud", "snapshot", "--platform", "testcloud", "--out", str(snapshot),
                        db_url=db_url).returncode == 0
         document = json.loads(snapshot.read_text())
-        assert {"id": server.id, "host": host_name, "vcpus": 2, "memory_mb": 512, "disk_gb": 1.0, "cpu_util": 0.0,
+        assert {"id": server.id, "host": host_name, "vcpus": 2, "memory_mb": 512, "disk_gb": 1.0, "cpu_util": 0.15,
                 "memory_util": 0.0, "project": "admin"} in document["instances"]
 
         conn.compute.delete_volume_attachment(server, volume.id)

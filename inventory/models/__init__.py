@@ -7,6 +7,7 @@ from inventory.models.cloud import (
     CloudInstance,
     CloudPlatform,
     Flavor,
+    NamespaceUsage,
     StoragePool,
     Volume,
 )
@@ -22,6 +23,7 @@ from inventory.models.enums import (
 from inventory.models.estate import BusinessSystem, Department, Dependency, Room, Server, SystemServer
 from inventory.models.observed import ObservedConnection, ObservedListener
 from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanWave, WaveStatus
+from inventory.models.provenance import ServerObservation
 from inventory.models.utilization import UtilizationDaily, UtilizationSample
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "DependencySource",
     "Flavor",
     "ItemStatus",
+    "NamespaceUsage",
     "ObservedConnection",
     "ObservedListener",
     "Plan",
@@ -48,6 +51,7 @@ __all__ = [
     "Room",
     "RoomStatus",
     "Server",
+    "ServerObservation",
     "ServerStatus",
     "StoragePool",
     "SystemServer",

@@ -109,3 +109,17 @@ class CapacityRequest(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     requested_at: dt.datetime
     decided_at: dt.datetime | None = None
+
+
+class NamespaceUsage(SQLModel, table=True):
+    """A Kubernetes namespace's pods, resource requests and measured use (metrics API), at collection time."""
+
+    __tablename__ = "namespace_usage"
+    platform_id: int = Field(foreign_key="cloud_platform.id", primary_key=True, ondelete="CASCADE")
+    namespace: str = Field(primary_key=True, max_length=253)
+    pods: int
+    cpu_request: float  # cores
+    memory_request_gb: float
+    cpu_usage: float | None = None  # cores; None when the metrics API is not installed
+    memory_usage_gb: float | None = None
+    collected_at: dt.datetime

@@ -60,6 +60,8 @@ class ServerBase(SQLModel):
     ip: str | None = Field(default=None, max_length=200)
     hypervisor: bool = False
     status: str = Field(default=ServerStatus.ACTIVE, max_length=16)
+    serial: str | None = Field(default=None, max_length=128)
+    virtualization: str | None = Field(default=None, max_length=64)  # e.g. kvm, VMware (as a guest or host)
 
 
 class Server(ServerBase, table=True):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -80,6 +82,61 @@ def demo_command(
     create_command(name="demo", start=start.isoformat(), wave_days=14, max_systems=None, max_vcpus=None,
                    first_small=True, sizing_days=30, as_json=False)
     savings_command(ref="demo", xlsx=None)
+    console.rule("6. live collection 实时采集: Ansible facts and the agent on this machine, the test cloud")
+    _collect_live(estate_dir)
     console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
                   "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
                   "`shangyun export estate.xlsx`")
+
+
+def _collect_live(estate_dir: Path) -> None:
+    """Add this machine through Ansible (ansible_connection=local), report it once with the agent, and
+    mirror the OpenStack test cloud if it is running."""
+    import socket
+
+    from sqlmodel import select
+
+    from api.cli_collect import collect_ansible_command, collect_openstack_command, conflicts_command
+    from collectors.agent import collect_report
+    from inventory.agent_ingest import ingest_report
+    from inventory.db import session_scope
+    from inventory.models import Room
+    from inventory.settings import get_settings
+
+    with session_scope() as session:
+        room = session.exec(select(Room.code).order_by(Room.code)).first()
+    hostname = socket.gethostname()
+    inventory = estate_dir / "ansible-localhost.ini"
+    inventory.write_text(f"[all]\nlocalhost ansible_connection=local ansible_python_interpreter=\"{{{{ "
+                         f"ansible_playbook_python }}}}\" shangyun_hostname={hostname} shangyun_room={room}\n",
+                         encoding="utf-8")
+    console.print(f"Ansible fact run against localhost ({inventory}); a new host goes into room {room}:")
+    collect_ansible_command(inventory=inventory, limit=None, forks=1, timeout=30)
+    report = collect_report(hostname=hostname)
+    with session_scope() as session:
+        outcome = ingest_report(session, report, ZoneInfo(get_settings().timezone))
+    console.print(f"agent report of {hostname}: {report.cpu_cores} cores, {report.memory_mb / 1024:.1f} GiB, "
+                  f"CPU {report.cpu_util:.0%}, memory {report.memory_util:.0%}, {len(report.listening)} listening "
+                  f"ports, {len(report.connections)} outbound connections → {outcome}")
+    conflicts_command(host=hostname, as_json=False)
+    config = _testcloud_config()
+    if config is None:
+        console.print("OpenStack collector: skipped, the test cloud is not running (start it with `make testcloud`)")
+        return
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(config)
+    console.print("OpenStack collector against the running test cloud:")
+    collect_openstack_command(cloud="testcloud", platform="testcloud", mlps_level=3)
+
+
+def _testcloud_config() -> Path | None:
+    """The test cloud's clouds.yaml when its Keystone answers, else None."""
+    import urllib.request
+
+    config = Path(os.environ.get("OS_CLIENT_CONFIG_FILE") or "/var/tmp/shangyun-testcloud/clouds.yaml")
+    if not config.exists():
+        return None
+    try:
+        urllib.request.urlopen("http://127.0.0.1:5000/v3", timeout=3).close()
+    except OSError:
+        return None
+    return config

@@ -27,6 +27,15 @@ def _process_names() -> dict[int, str]:
     return names
 
 
+def _os_name() -> str:
+    """Distribution and version from os-release (``Debian GNU/Linux 12``), else the kernel (``Linux 6.1``)."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:  # not Linux, or no os-release file
+        return f"{platform.system()} {platform.release()}"
+    return " ".join(p for p in (release.get("NAME"), release.get("VERSION_ID")) if p)
+
+
 def _disks() -> list[Disk]:
     disks, devices = [], set()
     for part in psutil.disk_partitions(all=False):
@@ -70,7 +79,7 @@ def collect_report(sample_seconds: float = 1.0, hostname: str | None = None) -> 
     return AgentReport(
         hostname=hostname or socket.gethostname(),
         collected_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        os=f"{platform.system()} {platform.release()}",
+        os=_os_name(),
         cpu_cores=psutil.cpu_count(logical=True) or 1,
         memory_mb=round(memory.total / 1024**2),
         disks=_disks(),

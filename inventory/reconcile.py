@@ -9,7 +9,8 @@ time; the ``server`` row holds the value chosen by this precedence:
 2. among the same kind, newer beats older.
 
 Two sources disagree when their values differ beyond a tolerance (memory 5%, storage 10%: an OS
-reports a little less than the installed size; text compared without case or spacing). Every
+reports a little less than the installed size; text compared without case or spacing; an OS name
+with a shorter version matches a longer one). Every
 disagreement stays listed by ``conflicts`` until the sources agree; nothing is silently dropped.
 A change of the chosen value is audited like any other update.
 """
@@ -76,7 +77,19 @@ def agree(field: str, a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         tolerance = RELATIVE_TOLERANCE.get(field, 0.0)
         return abs(a - b) <= tolerance * max(abs(a), abs(b))
+    if field == "os":
+        return _same_os(str(a), str(b))
     return " ".join(str(a).lower().split()) == " ".join(str(b).lower().split())
+
+
+def _same_os(a: str, b: str) -> bool:
+    """``Debian GNU/Linux 12`` (os-release) and ``Debian 12.11`` (Ansible) name the same system: compare
+    without "GNU/Linux"/"Linux", and let a shorter version match a longer one (12 ~ 12.11)."""
+    def words(text: str) -> str:
+        return " ".join(w for w in text.lower().split() if w not in {"gnu/linux", "linux"})
+
+    short, long = sorted((words(a), words(b)), key=len)
+    return long == short or (long.startswith(short) and long[len(short)] in ". ")
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,24 @@ def _testcloud_unavailable_reason(config: Path) -> str | None:
     except OSError as exc:
         return f"Keystone at 127.0.0.1:5000 does not answer ({exc})"
     return None
+
+
+@pytest.fixture(autouse=True)
+def _one_test_cloud_user_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``testcloud`` count and compare the cloud's servers, so they must not overlap across
+    xdist workers. A file lock serialises them (pytest-xdist's ``loadgroup`` no longer groups on
+    pytest 9.2: pytest-dev/pytest-xdist#1386)."""
+    if request.node.get_closest_marker("testcloud") is None:
+        yield
+        return
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "shangyun-testcloud.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

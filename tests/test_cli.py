@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from pathlib import Path
 
 import openpyxl
+import psutil
 import pytest
 
 from tests.conftest import SHANGYUN, run_cli
@@ -61,6 +63,10 @@ def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> 
     assert "50 departments, 60 machine rooms, 1500 servers, 500 business systems, 30 days" in out
     for heading in ("by classification", "by MLPS", "by status", "annual cost of all machine rooms"):
         assert heading in out
+    hostname = socket.gethostname()
+    assert f"created {hostname}" in out and "1 host(s) stored, 0 not collected" in out  # Ansible, localhost
+    assert f"agent report of {hostname}: {psutil.cpu_count()} cores" in out and "→ stored" in out
     again = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
     assert again.returncode == 0 and "nothing changed" in again.stdout
+    assert f"unchanged {hostname}" in again.stdout

@@ -26,7 +26,7 @@ from inventory.models import (
 )
 from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.testcloud, pytest.mark.xdist_group("testcloud")]
+pytestmark = [pytest.mark.testcloud]
 TIMEOUT = 180
 
 

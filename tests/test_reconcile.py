@@ -36,6 +36,8 @@ def test_precedence_and_tolerance() -> None:
     assert agree("memory_gb", 64, 62.8) and not agree("memory_gb", 64, 128)
     assert not agree("cpu_cores", 16, 15)
     assert agree("os", "CentOS  7.9", "centos 7.9") and not agree("os", "CentOS 7.9", "CentOS 8")
+    assert agree("os", "Debian GNU/Linux 12", "Debian 12.11") and agree("os", "CentOS Linux 7", "CentOS 7.9")
+    assert not agree("os", "CentOS 7", "CentOS 78") and not agree("os", "Kylin V10", "Debian 12")
     assert agree("hypervisor", False, False) and not agree("hypervisor", True, False)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from openstack.exceptions import NotFoundException
 
-pytestmark = [pytest.mark.testcloud, pytest.mark.xdist_group("testcloud")]
+pytestmark = [pytest.mark.testcloud]
 TIMEOUT = 180
 
 

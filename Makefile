@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-lint --offline -q playbooks collectors/ansible
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .

@@ -12,6 +12,7 @@ from api.cli_collect import register as register_collect
 from api.cli_demo import demo_command
 from api.cli_deps import register as register_deps
 from api.cli_inventory import register as register_inventory
+from api.cli_migrate import register as register_migrate
 from api.cli_plan import register as register_plan
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ register_inventory(app)
 register_plan(app)
 register_collect(app)
 register_deps(app)
+register_migrate(app)
 app.command("demo")(demo_command)
 
 

@@ -106,14 +106,26 @@ def _print_import(report: object, written: bool, dry_run: bool, skip: bool, path
 
 
 def export_command(
-    path: Annotated[Path, typer.Argument(help="an .xlsx file, or a folder for one .csv per sheet")],
+    path: Annotated[Path, typer.Argument(help="an .xlsx file, or a folder for one .csv per sheet; or the word "
+                                              "ansible-inventory")],
     with_samples: Annotated[
         bool, typer.Option("--with-samples", help="also write the raw utilization samples")
     ] = False,
+    plan: Annotated[str | None, typer.Option(help="ansible-inventory: add wave_<n> groups of this plan")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="ansible-inventory: Ansible's --list (the default)")] = False,
+    host: Annotated[str | None, typer.Option("--host", help="ansible-inventory: one host's variables")] = None,
 ) -> None:
-    """Write the inventory as a survey workbook in fixed units (English names)."""
+    """Write the inventory as a survey workbook in fixed units (English names).
+
+    `shangyun export ansible-inventory [--plan P]` prints it as Ansible dynamic inventory JSON instead,
+    grouped by department, room, system and wave (usable as an executable inventory script).
+    """
     from inventory.db import session_scope
     from inventory.export import ExportError, export_inventory
+
+    if str(path) == "ansible-inventory":
+        _print_ansible_inventory(plan, host)
+        return
 
     try:
         with session_scope() as session:
@@ -122,6 +134,25 @@ def export_command(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(f"wrote {path}: " + ", ".join(f"{sheet} {count}" for sheet, count in written.items()))
+
+
+def _print_ansible_inventory(plan_ref: str | None, host: str | None) -> None:
+    import json
+    import sys
+
+    from inventory.ansible_inventory import ansible_inventory
+    from inventory.db import session_scope
+    from migration_plans.store import resolve
+
+    with session_scope() as session:
+        try:
+            plan_id = resolve(session, plan_ref).id if plan_ref else None
+        except LookupError as exc:
+            err_console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        inventory = ansible_inventory(session, plan_id)
+    document = inventory["_meta"]["hostvars"].get(host, {}) if host else inventory
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
 def sample_command(

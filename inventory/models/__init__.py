@@ -24,6 +24,7 @@ from inventory.models.estate import BusinessSystem, Department, Dependency, Room
 from inventory.models.observed import ObservedConnection, ObservedListener
 from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanWave, WaveStatus
 from inventory.models.provenance import ServerObservation
+from inventory.models.runs import ItemState, MigrationRun, RunEvent, RunItem, RunStatus
 from inventory.models.utilization import UtilizationDaily, UtilizationSample
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "Dependency",
     "DependencySource",
     "Flavor",
+    "ItemState",
     "ItemStatus",
+    "MigrationRun",
     "NamespaceUsage",
     "ObservedConnection",
     "ObservedListener",
@@ -50,6 +53,9 @@ __all__ = [
     "PlatformKind",
     "Room",
     "RoomStatus",
+    "RunEvent",
+    "RunItem",
+    "RunStatus",
     "Server",
     "ServerObservation",
     "ServerStatus",

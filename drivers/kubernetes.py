@@ -1,0 +1,146 @@
+"""Kubernetes driver (official client): namespaces with a ResourceQuota per department, and the
+Deployment, Service and PersistentVolumeClaim of a replatformed system.
+
+``ensure_namespace`` and ``apply_workload`` create what is missing and replace what differs, and
+return whether they changed anything; ``delete_workload`` removes the three objects. ``ApiException``
+and connection errors become ``drivers.errors`` without the kubeconfig's credentials.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
+
+QUOTA_NAME = "shangyun-quota"
+
+
+class KubernetesDriver:
+    def __init__(self, api_client: Any, timeout: int = 600) -> None:
+        from kubernetes.client import AppsV1Api, CoreV1Api
+
+        self.core = CoreV1Api(api_client)
+        self.apps = AppsV1Api(api_client)
+        self.timeout = timeout
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None, context: str | None, timeout: int = 600) -> KubernetesDriver:
+        from collectors.kubernetes_cluster import api_client_from_kubeconfig
+        from collectors.openstack_cloud import CloudError
+
+        try:
+            client, _ = api_client_from_kubeconfig(kubeconfig, context)
+        except CloudError as exc:
+            raise UnreachableError(str(exc)) from None
+        return cls(client, timeout)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                raise NotFoundError(f"{what}: not found") from None
+            if exc.status == 403 and "exceeded quota" in str(exc.body or ""):
+                raise QuotaExceededError(f"{what}: exceeded quota") from None
+            if exc.status in (401, 403):
+                raise UnreachableError(f"{what}: HTTP {exc.status} {exc.reason}") from None
+            raise DriverError(f"{what}: HTTP {exc.status} {exc.reason}") from None
+        except (HTTPError, OSError) as exc:
+            raise UnreachableError(f"{what}: cannot reach the API server ({type(exc).__name__})") from None
+
+    def _exists(self, what: str, fn: Any, *args: Any) -> Any | None:
+        try:
+            return self._call(what, fn, *args)
+        except NotFoundError:
+            return None
+
+    def ensure_namespace(self, name: str, cpu: float, memory_gb: float) -> bool:
+        """Namespace ``name`` with a ResourceQuota of ``cpu`` cores and ``memory_gb`` of requests."""
+        changed = False
+        if self._exists(f"namespace {name}", self.core.read_namespace, name) is None:
+            self._call(f"namespace {name}", self.core.create_namespace,
+                       {"metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "shangyun"}}})
+            changed = True
+        hard = {"requests.cpu": _cpu(cpu), "requests.memory": f"{round(memory_gb * 1024)}Mi"}
+        quota = {"metadata": {"name": QUOTA_NAME}, "spec": {"hard": hard}}
+        found = self._exists(f"quota {name}", self.core.read_namespaced_resource_quota, QUOTA_NAME, name)
+        if found is None:
+            self._call(f"quota {name}", self.core.create_namespaced_resource_quota, name, quota)
+            changed = True
+        elif dict(found.spec.hard or {}) != hard:
+            self._call(f"quota {name}", self.core.replace_namespaced_resource_quota, QUOTA_NAME, name, quota)
+            changed = True
+        return changed
+
+    def apply_workload(self, namespace: str, name: str, *, image: str, cpu: float, memory_gb: float, port: int,
+                       storage_gb: int, replicas: int = 1) -> bool:
+        """Deployment + Service + PVC named ``name``; returns whether any was created or replaced."""
+        labels = {"app": name, "app.kubernetes.io/managed-by": "shangyun"}
+        requests = {"cpu": _cpu(cpu), "memory": f"{round(memory_gb * 1024)}Mi"}
+        pvc = {"metadata": {"name": name, "labels": labels},
+               "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{storage_gb}Gi"}}}}
+        deployment = {
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "containers": [{"name": "app", "image": image, "ports": [{"containerPort": port}],
+                                         "resources": {"requests": requests, "limits": requests},
+                                         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}]}}}}
+        service = {"metadata": {"name": name, "labels": labels},
+                   "spec": {"selector": {"app": name}, "ports": [{"port": port, "targetPort": port}]}}
+        changed = False
+        if self._exists(f"pvc {name}", self.core.read_namespaced_persistent_volume_claim, name, namespace) is None:
+            self._call(f"pvc {name}", self.core.create_namespaced_persistent_volume_claim, namespace, pvc)
+            changed = True
+        current = self._exists(f"deployment {name}", self.apps.read_namespaced_deployment, name, namespace)
+        if current is None:
+            self._call(f"deployment {name}", self.apps.create_namespaced_deployment, namespace, deployment)
+            changed = True
+        elif _container_differs(current, image, requests, replicas):
+            self._call(f"deployment {name}", self.apps.replace_namespaced_deployment, name, namespace, deployment)
+            changed = True
+        if self._exists(f"service {name}", self.core.read_namespaced_service, name, namespace) is None:
+            self._call(f"service {name}", self.core.create_namespaced_service, namespace, service)
+            changed = True
+        return changed
+
+    def wait_ready(self, namespace: str, name: str) -> None:
+        """Until every replica of the Deployment is ready; ``StepTimeoutError`` after ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            found = self._call(f"deployment {name}", self.apps.read_namespaced_deployment, name, namespace)
+            wanted = found.spec.replicas or 0
+            if (found.status.ready_replicas or 0) >= wanted:
+                return
+            if time.monotonic() > deadline:
+                raise StepTimeoutError(f"deployment {namespace}/{name}: {found.status.ready_replicas or 0}/{wanted} "
+                                       f"ready after {self.timeout} s")
+            time.sleep(1)
+
+    def delete_workload(self, namespace: str, name: str) -> bool:
+        """Delete the Deployment, Service and PVC named ``name``; whether anything was there."""
+        deleted = False
+        for what, fn in (("deployment", self.apps.delete_namespaced_deployment),
+                         ("service", self.core.delete_namespaced_service),
+                         ("pvc", self.core.delete_namespaced_persistent_volume_claim)):
+            try:
+                self._call(f"{what} {name}", fn, name, namespace)
+                deleted = True
+            except NotFoundError:
+                continue
+        return deleted
+
+
+def _cpu(cores: float) -> str:
+    return f"{round(cores * 1000)}m"
+
+
+def _container_differs(deployment: Any, image: str, requests: dict[str, str], replicas: int) -> bool:
+    container = deployment.spec.template.spec.containers[0]
+    current = dict((container.resources.requests if container.resources else None) or {})
+    return bool(container.image != image or current != requests or deployment.spec.replicas != replicas)

@@ -1,0 +1,290 @@
+"""OpenStack driver (openstacksdk, a ``clouds.yaml`` cloud by name).
+
+Every ``ensure_…`` finds the resource by name first and returns ``(resource, changed)``, so a step
+re-run after a crash adopts what the first attempt made instead of making it twice. ``delete_…``
+returns whether something was deleted. openstacksdk and keystoneauth errors become ``drivers.errors``
+with messages that never carry credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
+
+from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn openstacksdk/keystoneauth exceptions raised by ``method`` into the driver's own."""
+    from keystoneauth1 import exceptions as ks_exceptions
+    from openstack import exceptions as os_exceptions
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        name = method.__name__
+        try:
+            return method(*args, **kwargs)
+        except os_exceptions.ResourceTimeout as exc:
+            raise StepTimeoutError(f"{name}: timed out ({exc})") from None
+        except os_exceptions.NotFoundException as exc:
+            raise NotFoundError(f"{name}: not found ({exc.details or exc.message})") from None
+        except os_exceptions.HttpException as exc:
+            detail = str(exc.details or exc.message)
+            if exc.status_code in (403, 413) and "quota" in detail.lower():
+                raise QuotaExceededError(f"{name}: quota exceeded ({detail[:300]})") from None
+            raise DriverError(f"{name}: HTTP {exc.status_code} {detail[:300]}") from None
+        except ks_exceptions.ClientException as exc:
+            raise UnreachableError(f"{name}: cannot reach or log in to the cloud ({type(exc).__name__})") from None
+        except os_exceptions.SDKException as exc:
+            raise DriverError(f"{name}: {type(exc).__name__}: {str(exc)[:300]}") from None
+
+    return wrapper
+
+
+class OpenStackDriver:
+    """One cloud, admin credentials; department resources go into a project per department."""
+
+    def __init__(self, conn: Any, timeout: int = 600) -> None:
+        self.conn = conn
+        self.timeout = timeout
+
+    @classmethod
+    def connect(cls, cloud: str, timeout: int = 600) -> OpenStackDriver:
+        """Connect to ``cloud`` of clouds.yaml; fails fast (UnreachableError) when it does not answer."""
+        import openstack
+        from keystoneauth1 import exceptions as ks_exceptions
+        from openstack import exceptions as os_exceptions
+
+        try:
+            conn = openstack.connect(cloud=cloud)
+            conn.authorize()
+        except (ks_exceptions.ClientException, os_exceptions.SDKException) as exc:
+            raise UnreachableError(f"cloud {cloud!r} not usable ({type(exc).__name__})") from None
+        return cls(conn, timeout)
+
+    # ---- projects and quotas -------------------------------------------------------------------
+    @translated
+    def ensure_project(self, name: str, quotas: Mapping[str, int]) -> tuple[Any, bool]:
+        """A project for a department, the admin user as member, compute/volume quotas at least ``quotas``
+        (keys: cores, ram_mb, instances, gigabytes, volumes)."""
+        changed = False
+        project = self.conn.identity.find_project(name, domain_id="default")
+        if project is None:
+            project = self.conn.identity.create_project(name=name, domain_id="default",
+                                                        description="Shangyun department project")
+            changed = True
+        user_id = self.conn.current_user_id
+        role = self.conn.identity.find_role("admin") or self.conn.identity.find_role("member")
+        if role is not None and not self.conn.identity.validate_user_has_project_role(project, user_id, role):
+            self.conn.identity.assign_project_role_to_user(project, user_id, role)
+            changed = True
+        compute = self.conn.compute.get_quota_set(project)
+        wanted = {"cores": quotas.get("cores"), "ram": quotas.get("ram_mb"), "instances": quotas.get("instances")}
+        raise_compute = {k: v for k, v in wanted.items() if v is not None and getattr(compute, k) not in (-1, None)
+                         and getattr(compute, k) < v}
+        if raise_compute:
+            self.conn.compute.update_quota_set(project, **raise_compute)
+            changed = True
+        volume = self.conn.block_storage.get_quota_set(project)
+        wanted = {"gigabytes": quotas.get("gigabytes"), "volumes": quotas.get("volumes")}
+        raise_volume = {k: v for k, v in wanted.items() if v is not None and getattr(volume, k) not in (-1, None)
+                        and getattr(volume, k) < v}
+        if raise_volume:
+            self.conn.block_storage.update_quota_set(project, **raise_volume)
+            changed = True
+        return project, changed
+
+    def in_project(self, project: Any) -> OpenStackDriver:
+        """The same cloud, scoped to ``project`` (servers and volumes are created there)."""
+        return OpenStackDriver(self.conn.connect_as_project(project), self.timeout)
+
+    # ---- flavors and images --------------------------------------------------------------------
+    @translated
+    def ensure_flavor(self, name: str, vcpus: int, ram_mb: int, disk_gb: int) -> tuple[Any, bool]:
+        flavor = self.conn.compute.find_flavor(name, ignore_missing=True)
+        if flavor is not None:
+            if (flavor.vcpus, flavor.ram) != (vcpus, ram_mb):
+                raise DriverError(f"flavor {name!r} exists with {flavor.vcpus} vCPU / {flavor.ram} MB, "
+                                  f"not {vcpus} / {ram_mb}")
+            return flavor, False
+        return self.conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram_mb, disk=disk_gb), True
+
+    @translated
+    def find_flavor(self, name: str) -> Any:
+        flavor = self.conn.compute.find_flavor(name, ignore_missing=True)
+        if flavor is None:
+            raise NotFoundError(f"flavor {name!r} no longer exists")
+        return flavor
+
+    @translated
+    def ensure_image(self, name: str, data: bytes, disk_format: str = "raw") -> tuple[Any, bool]:
+        """Upload ``data`` as a private image ``name`` unless an active one exists."""
+        found = [i for i in self.conn.image.images(name=name) if i.status == "active"]
+        if found:
+            return found[0], False
+        image = self.conn.image.create_image(name=name, data=data, disk_format=disk_format,
+                                             container_format="bare", visibility="private")
+        image = self.conn.image.wait_for_status(self.conn.image.get_image(image), status="active",
+                                                failures=["killed", "deleted"], wait=self.timeout)
+        return image, True
+
+    # ---- volumes and servers -------------------------------------------------------------------
+    @translated
+    def ensure_volume(self, name: str, size_gb: int) -> tuple[Any, bool]:
+        found = [v for v in self.conn.block_storage.volumes(name=name) if v.status not in ("deleting", "error")]
+        if found:
+            return self._volume_ready(found[0]), False
+        volume = self.conn.block_storage.create_volume(name=name, size=size_gb)
+        return self._volume_ready(volume), True
+
+    def _volume_ready(self, volume: Any) -> Any:
+        """Until the volume is usable (available, or in-use when an earlier attempt attached it)."""
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            volume = self.conn.block_storage.get_volume(volume)
+            if volume.status in ("available", "in-use"):
+                return volume
+            if volume.status.startswith("error"):
+                raise DriverError(f"volume {volume.name} is {volume.status}")
+            if time.monotonic() > deadline:
+                raise StepTimeoutError(f"volume {volume.name} still {volume.status} after {self.timeout} s")
+            time.sleep(1)
+
+    @translated
+    def ensure_server(self, name: str, flavor: str, image: str, networks: str | list[dict[str, str]] = "none",
+                      ) -> tuple[Any, bool]:
+        """Boot ``name`` from ``image`` with ``flavor``; ``networks="none"`` where the cloud has no tenant
+        network. A server left in ERROR by an earlier attempt is reported, not reused."""
+        found = self.conn.compute.find_server(name, ignore_missing=True)
+        changed = False
+        if found is None:
+            flavor_id = self.find_flavor(flavor).id
+            image_obj = self.conn.image.find_image(image, ignore_missing=True)
+            if image_obj is None:
+                raise NotFoundError(f"image {image!r} not found")
+            found = self.conn.compute.create_server(name=name, flavor_id=flavor_id, image_id=image_obj.id,
+                                                    networks=networks)
+            changed = True
+        server = self.conn.compute.wait_for_server(found, status="ACTIVE", failures=["ERROR"], wait=self.timeout)
+        return server, changed
+
+    @translated
+    def ensure_attached(self, server_id: str, volume_id: str) -> bool:
+        attached = {a.volume_id for a in self.conn.compute.volume_attachments(server_id)}
+        if volume_id in attached:
+            return False
+        self.conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+        self.conn.block_storage.wait_for_status(self.conn.block_storage.get_volume(volume_id), status="in-use",
+                                                failures=["error"], wait=self.timeout)
+        return True
+
+    @translated
+    def detach(self, server_id: str, volume_id: str) -> bool:
+        attached = {a.volume_id for a in self.conn.compute.volume_attachments(server_id)}
+        if volume_id not in attached:
+            return False
+        self.conn.compute.delete_volume_attachment(server_id, volume_id)
+        self.conn.block_storage.wait_for_status(self.conn.block_storage.get_volume(volume_id), status="available",
+                                                failures=["error"], wait=self.timeout)
+        return True
+
+    @translated
+    def ensure_volume_snapshot(self, volume_id: str, name: str) -> tuple[Any, bool]:
+        """A Cinder snapshot ``name`` of the volume (taken once; allowed while attached)."""
+        found = [x for x in self.conn.block_storage.snapshots(name=name, volume_id=volume_id)
+                 if x.status not in ("deleting", "error")]
+        changed = not found
+        snapshot = found[0] if found else self.conn.block_storage.create_snapshot(
+            volume_id=volume_id, name=name, force=True, description="Shangyun pre-cutover snapshot")
+        snapshot = self.conn.block_storage.wait_for_status(snapshot, status="available", failures=["error"],
+                                                           wait=self.timeout)
+        return snapshot, changed
+
+    @translated
+    def delete_volume_snapshot(self, name: str) -> bool:
+        found = list(self.conn.block_storage.snapshots(name=name))
+        for snapshot in found:
+            self.conn.block_storage.delete_snapshot(snapshot)
+            self.conn.block_storage.wait_for_delete(snapshot, wait=self.timeout)
+        return bool(found)
+
+    @translated
+    def live_migrate(self, server_id: str, host: str | None = None) -> Any:
+        """Live-migrate (``host=None``: the scheduler picks); returns the settled server."""
+        self.conn.compute.live_migrate_server(server_id, host=host, block_migration="auto")
+        return self._settled(server_id)
+
+    @translated
+    def cold_migrate(self, server_id: str, host: str | None = None) -> Any:
+        """Cold-migrate and confirm the resize; returns the settled server."""
+        self.conn.compute.migrate_server(server_id, host=host)
+        server = self.conn.compute.wait_for_server(self.conn.compute.get_server(server_id), status="VERIFY_RESIZE",
+                                                   failures=["ERROR"], wait=self.timeout)
+        self.conn.compute.confirm_server_resize(server)
+        return self._settled(server_id)
+
+    def _settled(self, server_id: str) -> Any:
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            server = self.conn.compute.get_server(server_id)
+            if server.status == "ERROR":
+                raise DriverError(f"server {server.name} went to ERROR: {server.fault}")
+            if server.status == "ACTIVE" and not server.task_state:
+                return server
+            time.sleep(1)
+        raise StepTimeoutError(f"server {server_id} did not settle in {self.timeout} s")
+
+    @translated
+    def migrate_volume(self, volume_id: str, pool: str) -> Any:
+        """Move a volume to storage pool ``pool`` (``host@backend#pool``); returns it when done."""
+        import time
+
+        self.conn.block_storage.migrate_volume(volume_id, host=pool)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            volume = self.conn.block_storage.get_volume(volume_id)
+            if volume.migration_status == "error":
+                raise DriverError(f"volume {volume.name} migration to {pool} failed")
+            if volume.host == pool and volume.migration_status in ("success", None):
+                return volume
+            time.sleep(1)
+        raise StepTimeoutError(f"volume {volume_id} did not reach {pool} in {self.timeout} s")
+
+    # ---- deletion ------------------------------------------------------------------------------
+    @translated
+    def delete_server(self, name_or_id: str) -> bool:
+        server = self.conn.compute.find_server(name_or_id, ignore_missing=True)
+        if server is None:
+            return False
+        self.conn.compute.delete_server(server)
+        self.conn.compute.wait_for_delete(server, wait=self.timeout)
+        return True
+
+    @translated
+    def delete_volume(self, name_or_id: str) -> bool:
+        volume = self.conn.block_storage.find_volume(name_or_id, ignore_missing=True)
+        if volume is None:
+            return False
+        if volume.status == "in-use":
+            for attachment in volume.attachments or []:
+                self.detach(attachment["server_id"], volume.id)
+        volume = self._volume_ready(volume) if volume.status not in ("available", "error") else volume
+        self.conn.block_storage.delete_volume(volume)
+        self.conn.block_storage.wait_for_delete(volume, wait=self.timeout)
+        return True
+
+    @translated
+    def delete_image(self, name_or_id: str) -> bool:
+        image = self.conn.image.find_image(name_or_id, ignore_missing=True)
+        if image is None:
+            return False
+        self.conn.image.delete_image(image)
+        return True

@@ -1,0 +1,394 @@
+"""Step actions: turn a runbook step of one plan item into driver calls.
+
+An action takes the ``StepContext`` of its item and returns the resources it made (merged into the
+item's ``resources`` and kept for reverts and resumes). Actions decide nothing about order or
+failure handling (that is the executor's job) and drivers decide nothing at all. With
+``dry_run`` every driver is a recorder: the call and its parameters are listed, nothing changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from drivers.ansible import masked, run_playbook
+from drivers.errors import DriverError
+from migration_plans.site import Site
+
+
+@dataclass(frozen=True)
+class SourceServer:
+    hostname: str
+    ip: str | None
+    room: str
+
+
+@dataclass(frozen=True)
+class DriverCall:
+    driver: str
+    method: str
+    params: dict[str, Any]
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={_shown(v)}" for k, v in self.params.items())
+        return f"{self.driver}.{self.method}({args})"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, DryObject):
+        return value.name
+    return repr(value)
+
+
+class DryObject:
+    """What a recorded call returns: enough attributes for the next action to use."""
+
+    def __init__(self, label: str) -> None:
+        self.id = f"dry-run:{label}"
+        self.name = label
+        self.status = "dry-run"
+
+
+class DryDriver:
+    """Records every method call instead of making it."""
+
+    def __init__(self, name: str, calls: list[DriverCall]) -> None:
+        self._name = name
+        self._calls = calls
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            params = {f"arg{i}": a for i, a in enumerate(args)} | kwargs
+            self._calls.append(DriverCall(self._name, method, params))
+            label = str(kwargs.get("name") or (args[0] if args else method))
+            if method.startswith("ensure_") and method != "ensure_attached":
+                return DryObject(label), True
+            if method == "in_project":
+                return self
+            return True if method.startswith(("delete_", "detach", "ensure_attached")) else DryObject(label)
+
+        return record
+
+
+@dataclass
+class StepContext:
+    """Everything an action may know about its item."""
+
+    run_id: int
+    item_id: int
+    system_code: str
+    system_name: str
+    department_code: str
+    strategy: str
+    target: dict[str, Any]
+    servers: list[SourceServer]
+    site: Site
+    resources: dict[str, Any]
+    dry_run: bool = False
+    session: Session | None = None
+    calls: list[DriverCall] = field(default_factory=list)
+    on_progress: Callable[[str], None] | None = None
+    _openstack: Any = None
+    _openstack_project: Any = None
+    _kubernetes: Any = None
+
+    # ---- drivers -------------------------------------------------------------------------------
+    def openstack(self) -> Any:
+        """The driver for the item's target platform (a recorder in dry runs or when the site names no cloud)."""
+        if self._openstack is None:
+            platform = str(self.target.get("platform_name", ""))
+            cloud = self.site.openstack.cloud_for(platform) if self.site.openstack else None
+            if self.dry_run or cloud is None:
+                if not self.dry_run:
+                    raise DriverError(f"the site profile names no clouds.yaml cloud for platform {platform!r}")
+                self._openstack = DryDriver("openstack", self.calls)
+            else:
+                from drivers.openstack import OpenStackDriver
+
+                self._openstack = OpenStackDriver.connect(cloud, timeout=self.site.step_timeout)
+        return self._openstack
+
+    def kubernetes(self) -> Any:
+        if self._kubernetes is None:
+            if self.dry_run:
+                self._kubernetes = DryDriver("kubernetes", self.calls)
+            elif self.site.kubernetes is None:
+                raise DriverError("the site profile has no kubernetes section")
+            else:
+                from drivers.kubernetes import KubernetesDriver
+
+                self._kubernetes = KubernetesDriver.connect(self.site.kubernetes.kubeconfig,
+                                                            self.site.kubernetes.context,
+                                                            timeout=self.site.step_timeout)
+        return self._kubernetes
+
+    # ---- names ---------------------------------------------------------------------------------
+    @property
+    def resource_name(self) -> str:
+        """Deterministic cloud name of this system's resources: a re-run finds what a crashed run made."""
+        return f"sy-{self.system_code.lower()}"
+
+    @property
+    def project_name(self) -> str:
+        return f"dept-{self.department_code.lower()}"
+
+    # ---- Ansible -------------------------------------------------------------------------------
+    def host_vars(self, server: SourceServer, **extra: Any) -> dict[str, Any]:
+        site = self.site
+        target = str(Path(site.target_root) / self.system_code / server.hostname)
+        if self.resources.get("target_ip"):
+            target = f"{self.resources['target_ip']}:{target}"
+        values: dict[str, Any] = {
+            "shangyun_data_paths": site.data_paths_of(self.system_code, server.hostname),
+            "shangyun_target": target,
+            "shangyun_services": site.services.get(self.system_code, []),
+            "shangyun_commands": site.verify_commands.get(self.system_code, []),
+            "shangyun_source_address": server.ip or server.hostname,
+            "shangyun_target_address": self.resources.get("target_ip") or self.resources.get("server_name")
+            or self.resource_name,
+            "shangyun_power_off": site.power_off,
+        }
+        if site.address_root:
+            values["shangyun_address_file"] = str(Path(site.address_root) / f"{self.system_code}.address")
+        if site.connection == "local":
+            values |= {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+            if site.source_root:
+                values["shangyun_marker"] = str(Path(site.source_root) / server.hostname / "DECOMMISSIONED")
+        elif server.ip:
+            values["ansible_host"] = server.ip.split(",")[0].strip()
+        return values | site.ansible_vars | extra
+
+    def ansible(self, playbook: str, **extra: Any) -> dict[str, Any]:
+        """Run ``playbook`` on the item's source servers; a failed run raises ``DriverError`` with the reason."""
+        inventory = {"all": {"hosts": {s.hostname: self.host_vars(s, **extra) for s in self.servers}}}
+        if self.dry_run:
+            self.calls.append(DriverCall("ansible", "run_playbook", {
+                "playbook": playbook, "hosts": [s.hostname for s in self.servers],
+                "vars": {s.hostname: masked(v) for s, v in zip(self.servers, inventory["all"]["hosts"].values(),
+                                                                strict=True)}}))
+            return {}
+        artifacts = Path(self.site.artifacts) / f"run-{self.run_id}" / f"item-{self.item_id}"
+
+        def progress(event: dict[str, Any]) -> None:
+            if self.on_progress and event.get("task") and event["event"] == "runner_on_ok":
+                self.on_progress(f"{playbook}: {event['task']} ({event['host']})")
+
+        result = run_playbook(playbook, inventory, artifacts_root=artifacts, timeout=self.site.step_timeout,
+                              on_event=progress)
+        if not result.succeeded:
+            raise DriverError(result.failure())
+        return {f"{playbook}_artifacts": result.artifacts}
+
+
+Action = Callable[[StepContext], dict[str, Any]]
+
+
+def _openstack_in_project(ctx: StepContext) -> Any:
+    """The driver scoped to the department's project (made by the prepare_project step)."""
+    if ctx._openstack_project is None:
+        driver = ctx.openstack()
+        project, _ = driver.ensure_project(name=ctx.project_name, quotas={})
+        ctx._openstack_project = driver.in_project(project)
+    return ctx._openstack_project
+
+
+def _flavor_shape(ctx: StepContext) -> tuple[str, int, int, int]:
+    target = ctx.target
+    return str(target["flavor"]), int(target["vcpus"]), int(float(target["memory_gb"]) * 1024), 0
+
+
+def project(ctx: StepContext) -> dict[str, Any]:
+    target = ctx.target
+    count = int(target.get("count") or 1)
+    quotas = {"cores": int(target["vcpus"]) * count, "ram_mb": int(float(target["memory_gb"]) * 1024) * count,
+              "instances": count, "gigabytes": _volume_gb(ctx), "volumes": 1}
+    _, changed = ctx.openstack().ensure_project(name=ctx.project_name, quotas=quotas)
+    return {"project": ctx.project_name, "project_changed": changed}
+
+
+def flavor(ctx: StepContext) -> dict[str, Any]:
+    name, vcpus, ram_mb, disk = _flavor_shape(ctx)
+    ctx.openstack().ensure_flavor(name=name, vcpus=vcpus, ram_mb=ram_mb, disk_gb=disk)
+    return {"flavor": name}
+
+
+def image(ctx: StepContext) -> dict[str, Any]:
+    """Stand-in for exporting the source disk: a raw image of ``image_mb`` named after the system."""
+    size = (ctx.site.openstack.image_mb if ctx.site.openstack else 1) << 20
+    seed = hashlib.sha256(ctx.system_code.encode()).digest()
+    data = (seed * (size // len(seed) + 1))[:size]
+    found, _ = _openstack_in_project(ctx).ensure_image(name=f"{ctx.resource_name}-disk", data=data)
+    return {"image": found.name}
+
+
+def _volume_gb(ctx: StepContext) -> int:
+    size = max(1, math.ceil(float(ctx.target.get("disk_gb") or 1)))
+    cap = ctx.site.openstack.volume_gb_cap if ctx.site.openstack else None
+    return min(size, cap) if cap else size
+
+
+def volume(ctx: StepContext) -> dict[str, Any]:
+    found, _ = _openstack_in_project(ctx).ensure_volume(name=f"{ctx.resource_name}-data", size_gb=_volume_gb(ctx))
+    return {"volume_id": found.id}
+
+
+def server(ctx: StepContext) -> dict[str, Any]:
+    networks = ctx.site.openstack.networks if ctx.site.openstack else "none"
+    found, _ = _openstack_in_project(ctx).ensure_server(name=ctx.resource_name, flavor=str(ctx.target["flavor"]),
+                                                        image=f"{ctx.resource_name}-disk", networks=networks)
+    addresses = [a.get("addr") for net in (getattr(found, "addresses", None) or {}).values() for a in net]
+    return {"server_id": found.id, "server_name": ctx.resource_name, "target_ip": addresses[0] if addresses else None}
+
+
+def attach(ctx: StepContext) -> dict[str, Any]:
+    _openstack_in_project(ctx).ensure_attached(server_id=ctx.resources["server_id"],
+                                               volume_id=ctx.resources["volume_id"])
+    return {}
+
+
+def snapshot(ctx: StepContext) -> dict[str, Any]:
+    """A snapshot of the data volume before cutover: the way back to the synced data."""
+    found, _ = _openstack_in_project(ctx).ensure_volume_snapshot(volume_id=ctx.resources["volume_id"],
+                                                                 name=f"{ctx.resource_name}-pre-cutover")
+    return {"snapshot": found.name, "snapshot_id": found.id}
+
+
+def delete_image(ctx: StepContext) -> dict[str, Any]:
+    _openstack_in_project(ctx).delete_image(f"{ctx.resource_name}-disk")
+    return {"image": None}
+
+
+def delete_volume(ctx: StepContext) -> dict[str, Any]:
+    _openstack_in_project(ctx).delete_volume(f"{ctx.resource_name}-data")
+    return {"volume_id": None}
+
+
+def delete_server(ctx: StepContext) -> dict[str, Any]:
+    _openstack_in_project(ctx).delete_server(ctx.resource_name)
+    return {"server_id": None, "target_ip": None}
+
+
+def detach(ctx: StepContext) -> dict[str, Any]:
+    if ctx.resources.get("server_id") and ctx.resources.get("volume_id"):
+        _openstack_in_project(ctx).detach(ctx.resources["server_id"], ctx.resources["volume_id"])
+    return {}
+
+
+def delete_snapshot(ctx: StepContext) -> dict[str, Any]:
+    _openstack_in_project(ctx).delete_volume_snapshot(f"{ctx.resource_name}-pre-cutover")
+    return {"snapshot": None, "snapshot_id": None}
+
+
+def k8s_namespace(ctx: StepContext) -> dict[str, Any]:
+    target = ctx.target
+    ctx.kubernetes().ensure_namespace(ctx.project_name, cpu=int(target["vcpus"]) * 2,
+                                      memory_gb=float(target["memory_gb"]) * 2)
+    return {"namespace": ctx.project_name}
+
+
+def k8s_deploy(ctx: StepContext) -> dict[str, Any]:
+    kube = ctx.site.kubernetes
+    ctx.kubernetes().apply_workload(ctx.project_name, ctx.resource_name, image=kube.image if kube else "",
+                                    cpu=float(ctx.target["vcpus"]), memory_gb=float(ctx.target["memory_gb"]),
+                                    port=kube.port if kube else 8080, storage_gb=_volume_gb(ctx))
+    return {"workload": ctx.resource_name}
+
+
+def k8s_ready(ctx: StepContext) -> dict[str, Any]:
+    ctx.kubernetes().wait_ready(ctx.project_name, ctx.resource_name)
+    return {}
+
+
+def k8s_delete(ctx: StepContext) -> dict[str, Any]:
+    ctx.kubernetes().delete_workload(ctx.project_name, ctx.resource_name)
+    return {"workload": None}
+
+
+def _archive(ctx: StepContext, playbook: str) -> dict[str, Any]:
+    inventory_target = {s.hostname: str(Path(ctx.site.target_root) / "archive" / ctx.system_code / s.hostname)
+                        for s in ctx.servers}
+    results: dict[str, Any] = {}
+    for source in ctx.servers:  # one archive folder per server
+        single = StepContext(**{**ctx.__dict__, "servers": [source]})
+        results |= single.ansible(playbook, shangyun_target=inventory_target[source.hostname])
+    return results | {"archive": str(Path(ctx.site.target_root) / "archive" / ctx.system_code)}
+
+
+def archive(ctx: StepContext) -> dict[str, Any]:
+    return _archive(ctx, "sync")
+
+
+def verify_archive(ctx: StepContext) -> dict[str, Any]:
+    return _archive(ctx, "verify")
+
+
+def verify_in_place(ctx: StepContext) -> dict[str, Any]:
+    return ctx.ansible("verify", shangyun_compare_data=False)
+
+
+def playbook(name: str) -> Action:
+    def run(ctx: StepContext) -> dict[str, Any]:
+        return ctx.ansible(name)
+
+    run.__name__ = f"ansible_{name}"
+    return run
+
+
+def gate(ctx: StepContext) -> dict[str, Any]:
+    """Passed only with an approval; the executor checks it before calling."""
+    return {}
+
+
+def inventory_update(outcome: str) -> Action:
+    def record(ctx: StepContext) -> dict[str, Any]:
+        from migration_plans.completion import complete_item
+
+        if ctx.dry_run or ctx.session is None:
+            ctx.calls.append(DriverCall("inventory", "complete_item", {"system": ctx.system_code,
+                                                                       "outcome": outcome}))
+            return {}
+        return complete_item(ctx.session, ctx, outcome, dt.datetime.now(dt.UTC))
+
+    return record
+
+
+ACTIONS: dict[str, Action] = {
+    "ansible:preflight": playbook("preflight"),
+    "ansible:sync": playbook("sync"),
+    "ansible:cutover": playbook("cutover"),
+    "ansible:rollback": playbook("rollback"),
+    "ansible:verify": playbook("verify"),
+    "ansible:decommission": playbook("decommission"),
+    "ansible:archive": archive,
+    "ansible:verify_archive": verify_archive,
+    "ansible:verify_in_place": verify_in_place,
+    "openstack:project": project,
+    "openstack:flavor": flavor,
+    "openstack:image": image,
+    "openstack:delete_image": delete_image,
+    "openstack:volume": volume,
+    "openstack:delete_volume": delete_volume,
+    "openstack:server": server,
+    "openstack:delete_server": delete_server,
+    "openstack:attach": attach,
+    "openstack:detach": detach,
+    "openstack:snapshot": snapshot,
+    "openstack:delete_snapshot": delete_snapshot,
+    "kubernetes:namespace": k8s_namespace,
+    "kubernetes:deploy": k8s_deploy,
+    "kubernetes:ready": k8s_ready,
+    "kubernetes:delete": k8s_delete,
+    "gate": gate,
+    "inventory:migrated": inventory_update("migrated"),
+    "inventory:retired": inventory_update("retired"),
+    "inventory:relocated": inventory_update("relocated"),
+}

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -125,16 +126,22 @@ class Executor:
     # ---- claiming ------------------------------------------------------------------------------
     def claim(self, run_id: int) -> int | None:
         """Take the next pending item of the run, or None."""
+        table = RunItem.__table__  # type: ignore[attr-defined]
         with Session(self.engine) as session:
-            query = (select(RunItem).where(RunItem.run_id == run_id, RunItem.state == ItemState.PENDING)
-                     .order_by(col(RunItem.id)).limit(1).with_for_update(skip_locked=True))
-            item = session.exec(query).first()
-            if item is None:
-                return None
-            item.state, item.claimed_by, item.heartbeat_at = ItemState.RUNNING, self.worker, dt.datetime.now(dt.UTC)
-            session.add(item)
-            session.commit()
-            return item.id
+            while True:
+                query = (select(RunItem.id).where(RunItem.run_id == run_id, RunItem.state == ItemState.PENDING)
+                         .order_by(col(RunItem.id)).limit(1).with_for_update(skip_locked=True))
+                item_id = session.exec(query).first()
+                if item_id is None:
+                    return None
+                # The state check makes the claim atomic where FOR UPDATE is not supported (SQLite).
+                taken = session.execute(
+                    sa.update(table).where(table.c.id == item_id, table.c.state == ItemState.PENDING.value)
+                    .values(state=ItemState.RUNNING.value, claimed_by=self.worker,
+                            heartbeat_at=dt.datetime.now(dt.UTC)))
+                session.commit()
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    return item_id
 
     def reclaim(self, run_id: int) -> list[int]:
         """Put back to pending the running items whose worker died; return their ids."""

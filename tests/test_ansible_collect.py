@@ -5,12 +5,7 @@ with generated host and user keys. Unreachable hosts are reported, never fatal."
 from __future__ import annotations
 
 import getpass
-import os
-import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -22,58 +17,8 @@ from inventory.db import create_db_engine
 from inventory.models import ObservedListener, Server, ServerObservation
 from tests.conftest import run_cli
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-REQUIRE_SSHD = os.environ.get("SHANGYUN_REQUIRE_SSHD") == "1"
 LOCAL = 'ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"'
 DEAD_HOST = "dead ansible_host=127.0.0.1 ansible_port=9 ansible_connection=ssh"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An sshd of our own on 127.0.0.1:<free port>, key-only, with a generated user key."""
-    if not Path(SSHD).exists():
-        reason = f"no OpenSSH server at {SSHD} (Debian: apt-get install openssh-server)"
-        if REQUIRE_SSHD:
-            pytest.fail(reason + "; SHANGYUN_REQUIRE_SSHD=1 forbids skipping")
-        pytest.skip(reason)
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir, as its init script makes
-    home = tmp_path / "ssh"
-    home.mkdir(mode=0o700)
-    for name in ("host_key", "user_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / name)], check=True)
-    (home / "authorized_keys").write_text((home / "user_key.pub").read_text())
-    port = _free_port()
-    host_public = (home / "host_key.pub").read_text().split()
-    (home / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
-    (home / "sshd_config").write_text(
-        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {home / 'host_key'}\n"
-        f"AuthorizedKeysFile {home / 'authorized_keys'}\nPidFile {home / 'sshd.pid'}\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-        "PermitRootLogin prohibit-password\n")
-    log = (home / "sshd.log").open("wb")
-    process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stdout=log, stderr=log)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"sshd did not start: {(home / 'sshd.log').read_text()}")
-            time.sleep(0.1)
-    try:
-        yield {"port": str(port), "key": str(home / "user_key"), "known_hosts": str(home / "known_hosts")}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _servers(db_url: str) -> dict[str, Server]:

@@ -1,0 +1,303 @@
+"""The executor on both databases with real Ansible runs against local directories that stand in for
+the source servers: gates and approvals, reverts on failure while the wave goes on, kill -9 of a real
+worker mid-step then resume, the classified refusal on a forged plan row, dry runs that change
+nothing, item claims that never overlap, and the inventory updated on completion."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from inventory.audit import Actor
+from inventory.db import create_db_engine
+from inventory.models import (
+    AuditLog,
+    BusinessSystem,
+    ItemState,
+    MigrationRun,
+    PlanItem,
+    PlanWave,
+    Room,
+    RunEvent,
+    RunItem,
+    Server,
+    SystemServer,
+)
+from migration_plans.executor import Executor, start_run
+from migration_plans.runbooks import REHOST
+from migration_plans.site import Site
+from migration_plans.store import resolve
+from tests.conftest import SHANGYUN, run_cli
+
+
+@pytest.fixture
+def planned(db_url: str, tiny_estate: Path) -> str:
+    """The tiny estate imported, zombies marked and planned with small first waves (plan ``t``)."""
+    for args in (("import", str(tiny_estate)), ("zombies",),
+                 ("plan", "create", "--name", "t", "--start", "2026-12-07", "--first-waves-small")):
+        result = run_cli(*args, db_url=db_url)
+        assert result.returncode == 0, result.stderr
+    return db_url
+
+
+def _wave_of(db_url: str, strategy: str, at_least: int = 1) -> tuple[int, list[str]]:
+    """The first wave with ``at_least`` items of ``strategy``, and those systems' codes."""
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        rows = session.exec(select(PlanWave.index, BusinessSystem.code).join(
+            PlanItem, col(PlanItem.wave_id) == PlanWave.id).join(
+            BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id).where(PlanItem.strategy == strategy)
+            .order_by(col(PlanWave.index), col(BusinessSystem.code))).all()
+    engine.dispose()
+    by_wave: dict[int, list[str]] = {}
+    for index, code in rows:
+        by_wave.setdefault(index, []).append(code)
+    return next((w, codes) for w, codes in by_wave.items() if len(codes) >= at_least)
+
+
+def _site(tmp_path: Path, db_url: str, **extra: Any) -> Path:
+    """Local stand-ins: a data folder with two files per source server of every system."""
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        hostnames = list(session.exec(select(Server.hostname)))
+    engine.dispose()
+    sources = tmp_path / "sources"
+    for hostname in hostnames:
+        data = sources / hostname / "data"
+        data.mkdir(parents=True)
+        (data / "records.csv").write_text(f"host,{hostname}\n", encoding="utf-8")
+        (data / "attachment.bin").write_bytes(hostname.encode() * 500)
+    site = {"connection": "local", "source_root": str(sources), "target_root": str(tmp_path / "targets"),
+            "address_root": str(tmp_path), "power_off": False, "artifacts": str(tmp_path / "runs"),
+            "step_timeout": 120} | extra
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _items(db_url: str) -> dict[str, RunItem]:
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        rows = session.exec(select(RunItem, BusinessSystem.code).join(
+            BusinessSystem, col(BusinessSystem.id) == RunItem.system_id).order_by(col(RunItem.id))).all()
+        found = {code: item for item, code in rows}
+    engine.dispose()
+    return found
+
+
+def _events(db_url: str, item_id: int) -> list[RunEvent]:
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        events = list(session.exec(select(RunEvent).where(RunEvent.item_id == item_id)
+                                   .order_by(col(RunEvent.counter))))
+    engine.dispose()
+    return events
+
+
+def test_retire_wave_with_gate_failure_and_completion(planned: str, tmp_path: Path) -> None:
+    db_url = planned
+    wave, retired = _wave_of(db_url, "retire", at_least=2)
+    broken, good = retired[0], retired[1]
+    site = _site(tmp_path, db_url, data_paths={broken: [str(tmp_path / "no-such-data")]})
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    items = _items(db_url)
+    # The broken item failed in its first step and was rolled back; the other one went on to the gate.
+    assert items[broken].state == ItemState.ROLLED_BACK and "archive_data" in (items[broken].error or "")
+    assert "no-such-data" in (items[broken].error or "")
+    assert items[good].state == ItemState.WAITING and "signoff" in (items[good].error or "")
+    phases = [(e.step, e.phase, e.status) for e in _events(db_url, items[good].id or 0)]
+    assert phases[:4] == [("archive_data", "before", "started"), ("archive_data", "after", "ok"),
+                          ("verify_archive", "before", "started"), ("verify_archive", "after", "ok")]
+    archived = tmp_path / "targets" / "archive" / good
+    assert sorted(p.name for p in archived.rglob("records.csv"))  # real files were archived
+
+    assert run_cli("migrate", "approve", str(items[good].id), "signoff", db_url=db_url).returncode == 0
+    resumed = run_cli("migrate", "resume", db_url=db_url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _items(db_url)[good].state == ItemState.COMPLETED
+
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        system = session.exec(select(BusinessSystem).where(BusinessSystem.code == good)).one()
+        servers = session.exec(select(Server).join(SystemServer, col(SystemServer.server_id) == Server.id)
+                               .where(SystemServer.system_id == system.id)).all()
+        assert system.status == "retired"
+        for server in servers:  # retired unless another running system still uses it
+            others = session.exec(select(BusinessSystem.status).join(
+                SystemServer, col(SystemServer.system_id) == BusinessSystem.id).where(
+                SystemServer.server_id == server.id, BusinessSystem.id != system.id)).all()
+            assert (server.status == "retired") == all(s in ("retired", "migrated") for s in others)
+            room = session.get(Room, server.room_id)
+            assert room is not None
+            in_room = session.exec(select(BusinessSystem.status).join(
+                SystemServer, col(SystemServer.system_id) == BusinessSystem.id).join(
+                Server, col(Server.id) == SystemServer.server_id).where(Server.room_id == room.id)).all()
+            assert (room.status == "decommissioning") == all(s in ("retired", "migrated") for s in in_room)
+        audited = session.exec(select(AuditLog).where(AuditLog.entity == "business_system",
+                                                      AuditLog.entity_id == good)).all()
+        assert any(a.after == {"status": "retired"} and a.actor.startswith("executor:") for a in audited)
+        run = session.exec(select(MigrationRun)).one()
+        assert run.status == "failed"  # one item rolled back
+    engine.dispose()
+    assert (tmp_path / "sources" / servers[0].hostname / "DECOMMISSIONED").exists()
+
+
+def test_classified_item_is_refused_before_any_driver_call(planned: str, tmp_path: Path) -> None:
+    """A forged plan row: the system became classified after planning. The executor refuses it."""
+    db_url = planned
+    wave, codes = _wave_of(db_url, "retire")
+    forged = codes[0]
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        system = session.exec(select(BusinessSystem).where(BusinessSystem.code == forged)).one()
+        system.classified = True
+        session.add(system)
+        session.commit()
+    engine.dispose()
+    site = _site(tmp_path, db_url)
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    item = _items(db_url)[forged]
+    assert item.state == ItemState.REFUSED and "classified" in (item.error or "")
+    assert [(e.phase, e.status) for e in _events(db_url, item.id or 0)] == [("refuse", "refused")]
+    assert not (tmp_path / "runs" / f"run-{item.run_id}" / f"item-{item.id}").exists()  # Ansible never ran
+    assert not (tmp_path / "targets" / "archive" / forged).exists()
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        audit = session.exec(select(AuditLog).where(AuditLog.entity == "run_item",
+                                                    AuditLog.entity_id == str(item.id))).one()
+    engine.dispose()
+    assert audit.after is not None and audit.after["state"] == "refused"
+    dry = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--dry-run", db_url=db_url)
+    assert f"{forged}  refused: classified" in dry.stdout
+
+
+def test_kill_9_mid_step_then_resume_repeats_nothing(planned: str, tmp_path: Path) -> None:
+    db_url = planned
+    wave, codes = _wave_of(db_url, "retire")
+    code = codes[0]
+    site = _site(tmp_path, db_url, verify_commands={code: ["sleep 6"]})
+    env = os.environ | {"SHANGYUN_DATABASE_URL": db_url}
+    worker = subprocess.Popen([SHANGYUN, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while True:  # wait until the worker is inside verify_archive (its sleep), then kill it and its children
+        item = _items(db_url).get(code)
+        events = _events(db_url, item.id or 0) if item else []
+        if any(e.step == "verify_archive" and e.phase == "before" for e in events):
+            break
+        assert worker.poll() is None and time.monotonic() < deadline, "worker ended before the step to kill in"
+        time.sleep(0.2)
+    time.sleep(1)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert _items(db_url)[code].state == ItemState.RUNNING  # the dead worker's claim
+
+    resumed = run_cli("migrate", "resume", db_url=db_url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "whose worker stopped" in resumed.stdout
+    item = _items(db_url)[code]
+    assert item.state == ItemState.WAITING  # at the sign-off gate
+    starts = Counter(e.step for e in _events(db_url, item.id or 0) if e.phase == "before")
+    finishes = Counter(e.step for e in _events(db_url, item.id or 0) if e.phase == "after" and e.status == "ok")
+    assert starts == {"archive_data": 1, "verify_archive": 2}  # the completed step was not repeated
+    assert finishes == {"archive_data": 1, "verify_archive": 1}
+
+
+def test_interrupted_non_idempotent_step_waits_for_a_person(planned: str, tmp_path: Path) -> None:
+    """Cutover is not safe to repeat: after a crash inside it, resume stops and asks."""
+    db_url = planned
+    wave, _ = _wave_of(db_url, "rehost")
+    engine = create_db_engine(db_url)
+    site = Site.model_validate(yaml.safe_load(_site(tmp_path, db_url).read_text()))
+    with Session(engine) as session:
+        run = start_run(session, resolve(session, "t"), wave, site, Actor("test"))
+        session.commit()
+        run_id = run.id or 0
+        item = session.exec(select(RunItem).where(RunItem.run_id == run_id, RunItem.strategy == "rehost")).first()
+        assert item is not None and item.id is not None
+        item.next_step = [s.name for s in REHOST].index("cutover")  # forged: everything before cutover done …
+        item.state, item.claimed_by, item.heartbeat_at = ItemState.RUNNING, "elsewhere:999999999", run.started_at
+        session.add(RunEvent(run_id=item.run_id, item_id=item.id, counter=1, at=run.started_at, step="cutover",
+                             phase="before", status="started"))  # … and a worker died inside cutover
+        session.add(item)
+        session.commit()
+        item_id = item.id
+    executor = Executor(engine, site, Actor("test"))
+    assert executor.reclaim(run_id) == []  # a claim from another machine within its lease is left alone
+    with Session(engine) as session:
+        forged = session.get(RunItem, item_id)
+        assert forged is not None
+        forged.state = ItemState.PENDING
+        session.add(forged)
+        session.commit()
+    assert executor.process(item_id) == ItemState.WAITING
+    events = _events(db_url, item_id)
+    assert events[-1].phase == "gate" and "not safe to repeat" in str(events[-1].payload)
+    assert [e.phase for e in events].count("before") == 1  # cutover was not started again
+    engine.dispose()
+
+
+def test_claims_never_overlap(planned: str, tmp_path: Path) -> None:
+    """Two workers claim a wave's items at once (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    db_url = planned
+    engine: Engine = create_db_engine(db_url)
+    wave, _ = _wave_of(db_url, "rehost", at_least=3)
+    site = Site()
+    with Session(engine) as session:
+        run = start_run(session, resolve(session, "t"), wave, site, Actor("test"))
+        session.commit()
+        run_id = run.id or 0
+        total = len(session.exec(select(RunItem).where(RunItem.run_id == run_id)).all())
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        executor = Executor(engine, site, Actor("test"))
+        while (item_id := executor.claim(run_id)) is not None:
+            with lock:
+                claimed.append(item_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert len(claimed) == total and len(set(claimed)) == total
+
+
+def test_dry_run_prints_calls_and_changes_nothing(planned: str) -> None:
+    db_url = planned
+    wave, codes = _wave_of(db_url, "rehost")
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--dry-run", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "dry run" in out
+    assert f"{codes[0]}  create_server: openstack.ensure_server(name='sy-{codes[0].lower()}'" in out
+    assert "ansible.run_playbook(playbook='preflight'" in out and "signoff: gate" in out
+    assert _items(db_url) == {}
+
+
+def test_bad_requests_are_clear(planned: str, tmp_path: Path) -> None:
+    db_url = planned
+    bad_site = tmp_path / "bad.yml"
+    bad_site.write_text("connection: telnet\nstep_timeout: -1\n", encoding="utf-8")
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", "1", "--site", str(bad_site), db_url=db_url)
+    assert result.returncode == 2 and "bad.yml: connection" in result.stderr and "step_timeout" in result.stderr
+    assert run_cli("migrate", "run", "--plan", "t", "--wave", "99", db_url=db_url).returncode == 2
+    missing = run_cli("migrate", "approve", "12345", "signoff", db_url=db_url)
+    assert missing.returncode == 2 and "no run item 12345" in missing.stderr
+    assert _items(db_url) == {}

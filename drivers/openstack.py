@@ -45,6 +45,20 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _raised(quota_set: Any, wanted: Mapping[str, int | None]) -> dict[str, int]:
+    """Quotas to raise: limit < in use + wanted (unlimited, -1, is left alone)."""
+    usage = getattr(quota_set, "usage", None) or {}
+    out = {}
+    for key, need in wanted.items():
+        limit = getattr(quota_set, key, None)
+        if need is None or limit in (-1, None):
+            continue
+        total = int(usage.get(key, 0)) + need
+        if limit < total:
+            out[key] = total
+    return out
+
+
 class OpenStackDriver:
     """One cloud, admin credentials; department resources go into a project per department."""
 
@@ -82,17 +96,17 @@ class OpenStackDriver:
         if role is not None and not self.conn.identity.validate_user_has_project_role(project, user_id, role):
             self.conn.identity.assign_project_role_to_user(project, user_id, role)
             changed = True
-        compute = self.conn.compute.get_quota_set(project)
+        # Raise each quota to what is already in use plus this request, so items of one department that
+        # move in the same wave do not exhaust each other's room.
+        compute = self.conn.compute.get_quota_set(project, usage=True)
         wanted = {"cores": quotas.get("cores"), "ram": quotas.get("ram_mb"), "instances": quotas.get("instances")}
-        raise_compute = {k: v for k, v in wanted.items() if v is not None and getattr(compute, k) not in (-1, None)
-                         and getattr(compute, k) < v}
+        raise_compute = _raised(compute, wanted)
         if raise_compute:
             self.conn.compute.update_quota_set(project, **raise_compute)
             changed = True
-        volume = self.conn.block_storage.get_quota_set(project)
-        wanted = {"gigabytes": quotas.get("gigabytes"), "volumes": quotas.get("volumes")}
-        raise_volume = {k: v for k, v in wanted.items() if v is not None and getattr(volume, k) not in (-1, None)
-                        and getattr(volume, k) < v}
+        volume = self.conn.block_storage.get_quota_set(project, usage=True)
+        raise_volume = _raised(volume, {"gigabytes": quotas.get("gigabytes"), "volumes": quotas.get("volumes"),
+                                        "snapshots": quotas.get("snapshots")})
         if raise_volume:
             self.conn.block_storage.update_quota_set(project, **raise_volume)
             changed = True

@@ -210,7 +210,7 @@ def project(ctx: StepContext) -> dict[str, Any]:
     target = ctx.target
     count = int(target.get("count") or 1)
     quotas = {"cores": int(target["vcpus"]) * count, "ram_mb": int(float(target["memory_gb"]) * 1024) * count,
-              "instances": count, "gigabytes": _volume_gb(ctx), "volumes": 1}
+              "instances": count, "gigabytes": _volume_gb(ctx), "volumes": 1, "snapshots": 1}
     _, changed = ctx.openstack().ensure_project(name=ctx.project_name, quotas=quotas)
     return {"project": ctx.project_name, "project_changed": changed}
 

@@ -232,3 +232,13 @@ def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
         process.wait(timeout=10)
 
 
+
+
+@pytest.fixture
+def planned(db_url: str, tiny_estate: Path) -> str:
+    """The tiny estate imported, zombies marked and planned with small first waves (plan ``t``)."""
+    for args in (("import", str(tiny_estate)), ("zombies",),
+                 ("plan", "create", "--name", "t", "--start", "2026-12-07", "--first-waves-small")):
+        result = run_cli(*args, db_url=db_url)
+        assert result.returncode == 0, result.stderr
+    return db_url

@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -39,16 +38,6 @@ from migration_plans.runbooks import REHOST
 from migration_plans.site import Site
 from migration_plans.store import resolve
 from tests.conftest import SHANGYUN, run_cli
-
-
-@pytest.fixture
-def planned(db_url: str, tiny_estate: Path) -> str:
-    """The tiny estate imported, zombies marked and planned with small first waves (plan ``t``)."""
-    for args in (("import", str(tiny_estate)), ("zombies",),
-                 ("plan", "create", "--name", "t", "--start", "2026-12-07", "--first-waves-small")):
-        result = run_cli(*args, db_url=db_url)
-        assert result.returncode == 0, result.stderr
-    return db_url
 
 
 def _wave_of(db_url: str, strategy: str, at_least: int = 1) -> tuple[int, list[str]]:

@@ -290,3 +290,31 @@ def test_bad_requests_are_clear(planned: str, tmp_path: Path) -> None:
     missing = run_cli("migrate", "approve", "12345", "signoff", db_url=db_url)
     assert missing.returncode == 2 and "no run item 12345" in missing.stderr
     assert _items(db_url) == {}
+
+
+def test_export_ansible_inventory_groups_and_hostvars(planned: str) -> None:
+    import json
+
+    db_url = planned
+    result = run_cli("export", "ansible-inventory", "--plan", "t", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    inventory = json.loads(result.stdout)
+    hostvars = inventory["_meta"]["hostvars"]
+    wave, codes = _wave_of(db_url, "rehost")
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        hosts = sorted(session.exec(select(Server.hostname).join(SystemServer, col(SystemServer.server_id) == Server.id)
+                                    .join(BusinessSystem, col(BusinessSystem.id) == SystemServer.system_id)
+                                    .where(BusinessSystem.code == codes[0])))
+        server = session.exec(select(Server).where(Server.hostname == hosts[0])).one()
+        room = session.get(Room, server.room_id)
+    engine.dispose()
+    assert room is not None
+    assert inventory[f"system_{codes[0]}"]["hosts"] == hosts
+    assert set(hosts) <= set(inventory[f"wave_{wave}"]["hosts"])
+    assert hosts[0] in inventory[f"room_{room.code}"]["hosts"]
+    assert hostvars[hosts[0]]["ansible_host"] == (server.ip or "").split(",")[0].strip()
+    assert codes[0] in hostvars[hosts[0]]["shangyun_systems"] and hostvars[hosts[0]]["shangyun_room"] == room.code
+    assert set(inventory["all"]["children"]) >= {f"room_{room.code}", f"wave_{wave}", "ungrouped"}
+    one = run_cli("export", "ansible-inventory", "--host", hosts[0], db_url=db_url)
+    assert json.loads(one.stdout) == hostvars[hosts[0]]

@@ -84,6 +84,8 @@ def demo_command(
     savings_command(ref="demo", xlsx=None)
     console.rule("6. live collection 实时采集: Ansible facts and the agent on this machine, the test cloud")
     _collect_live(estate_dir)
+    console.rule("7. carry out wave 1 执行第1批迁移: Ansible on stand-in folders, OpenStack on the test cloud")
+    _execute_wave_one(estate_dir)
     console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
                   "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
                   "`shangyun export estate.xlsx`")
@@ -140,3 +142,70 @@ def _testcloud_config() -> Path | None:
     except OSError:
         return None
     return config
+
+
+def _execute_wave_one(estate_dir: Path) -> None:
+    """Run wave 1 of the demo plan: local folders stand in for the source servers (real Ansible runs);
+    OpenStack steps go to the test cloud when it runs and are recorded as a dry run otherwise."""
+    import yaml
+    from sqlmodel import col, select
+
+    from api.cli_migrate import _work
+    from inventory.audit import Actor
+    from inventory.db import get_engine, session_scope
+    from inventory.models import PlanItem, PlanWave, Room, RoomStatus, Server, SystemServer
+    from migration_plans.executor import ExecutionError, Executor, start_run
+    from migration_plans.site import load_site
+    from migration_plans.store import resolve
+
+    root = (estate_dir / "stand-ins").resolve()
+    with session_scope() as session:
+        plan = resolve(session, "demo")
+        hostnames = session.exec(
+            select(Server.hostname).join(SystemServer, col(SystemServer.server_id) == Server.id)
+            .join(PlanItem, col(PlanItem.system_id) == SystemServer.system_id)
+            .join(PlanWave, col(PlanWave.id) == PlanItem.wave_id)
+            .where(PlanItem.plan_id == plan.id, PlanWave.index == 1)).all()
+    for hostname in sorted(set(hostnames)):
+        data = root / "sources" / hostname / "data"
+        if not data.exists():
+            data.mkdir(parents=True)
+            (data / "business.csv").write_text(f"server,{hostname}\n" * 200, encoding="utf-8")
+            (data / "uploads.bin").write_bytes(hostname.encode() * 4096)
+    cloud = _testcloud_config()
+    if cloud is not None:
+        os.environ["OS_CLIENT_CONFIG_FILE"] = str(cloud)
+    openstack = ({"default_cloud": "testcloud", "networks": "none", "volume_gb_cap": 1} if cloud
+                 else {"dry_run": True})
+    site_file = estate_dir / "site.yml"
+    site_file.write_text(yaml.safe_dump({
+        "connection": "local", "source_root": str(root / "sources"), "target_root": str(root / "cloud-side"),
+        "address_root": str(root), "power_off": False, "artifacts": str(root / "runs"), "step_timeout": 300,
+        "openstack": openstack}, allow_unicode=True), encoding="utf-8")
+    console.print(f"site profile {site_file}; source servers stand in as folders under {root / 'sources'}")
+    if cloud is None:
+        console.print("[yellow]OpenStack steps: DRY RUN[/] — the test cloud is not running, so its calls are "
+                      "recorded in the event log, not made (`make testcloud` makes them real)")
+    site = load_site(site_file)
+    try:
+        with session_scope() as session:
+            run_id = start_run(session, resolve(session, "demo"), 1, site, Actor.cli()).id
+    except ExecutionError as exc:
+        console.print(f"wave 1: {exc}")
+        return
+    assert run_id is not None
+    _work(run_id, site, parallel=2)
+    executor = Executor(get_engine(), site, Actor.cli())
+    waiting = [i for i in executor.items(run_id) if i.state == "waiting" and i.step == "signoff"]
+    for item in waiting:
+        console.print(f"demo: the department signs off {item.system} (`shangyun migrate approve {item.item_id} "
+                      "signoff`)")
+        executor.approve(item.item_id, "signoff")
+    if waiting:
+        _work(run_id, site, parallel=2)
+    items = executor.items(run_id)
+    with session_scope() as session:
+        closing = session.exec(select(Room.code).where(Room.status == RoomStatus.DECOMMISSIONING)).all()
+    done = sum(1 for i in items if i.state == "completed")
+    console.print(f"wave 1: {done} of {len(items)} item(s) completed; rooms decommissioning (关停): "
+                  f"{', '.join(closing) or 'none yet'}; `shangyun migrate events ITEM` shows every step")

@@ -94,6 +94,7 @@ class StepContext:
     site: Site
     resources: dict[str, Any]
     dry_run: bool = False
+    department_targets: list[dict[str, Any]] = field(default_factory=list)  # this run's rehost targets of the dept
     session: Session | None = None
     calls: list[DriverCall] = field(default_factory=list)
     on_progress: Callable[[str], None] | None = None
@@ -107,8 +108,9 @@ class StepContext:
         if self._openstack is None:
             platform = str(self.target.get("platform_name", ""))
             cloud = self.site.openstack.cloud_for(platform) if self.site.openstack else None
-            if self.dry_run or cloud is None:
-                if not self.dry_run:
+            recorded = self.dry_run or bool(self.site.openstack and self.site.openstack.dry_run)
+            if recorded or cloud is None:
+                if not recorded:
                     raise DriverError(f"the site profile names no clouds.yaml cloud for platform {platform!r}")
                 self._openstack = DryDriver("openstack", self.calls)
             else:
@@ -207,10 +209,16 @@ def _flavor_shape(ctx: StepContext) -> tuple[str, int, int, int]:
 
 
 def project(ctx: StepContext) -> dict[str, Any]:
-    target = ctx.target
-    count = int(target.get("count") or 1)
-    quotas = {"cores": int(target["vcpus"]) * count, "ram_mb": int(float(target["memory_gb"]) * 1024) * count,
-              "instances": count, "gigabytes": _volume_gb(ctx), "volumes": 1, "snapshots": 1}
+    """The department's project, with quotas for every item of the department in this run."""
+    quotas = {"cores": 0, "ram_mb": 0, "instances": 0, "gigabytes": 0, "volumes": 0, "snapshots": 0}
+    for target in ctx.department_targets or [ctx.target]:
+        count = int(target.get("count") or 1)
+        quotas["cores"] += int(target["vcpus"]) * count
+        quotas["ram_mb"] += int(float(target["memory_gb"]) * 1024) * count
+        quotas["instances"] += count
+        quotas["gigabytes"] += _volume_gb(ctx, target)
+        quotas["volumes"] += 1
+        quotas["snapshots"] += 1
     _, changed = ctx.openstack().ensure_project(name=ctx.project_name, quotas=quotas)
     return {"project": ctx.project_name, "project_changed": changed}
 
@@ -230,8 +238,8 @@ def image(ctx: StepContext) -> dict[str, Any]:
     return {"image": found.name}
 
 
-def _volume_gb(ctx: StepContext) -> int:
-    size = max(1, math.ceil(float(ctx.target.get("disk_gb") or 1)))
+def _volume_gb(ctx: StepContext, target: dict[str, Any] | None = None) -> int:
+    size = max(1, math.ceil(float((target or ctx.target).get("disk_gb") or 1)))
     cap = ctx.site.openstack.volume_gb_cap if ctx.site.openstack else None
     return min(size, cap) if cap else size
 

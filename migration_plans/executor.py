@@ -46,8 +46,9 @@ from inventory.models import (
     RunStatus,
     Server,
     SystemServer,
+    SystemStatus,
 )
-from inventory.models.plans import WaveStatus
+from inventory.models.plans import ItemStatus, WaveStatus
 from migration_plans.actions import ACTIONS, DriverCall, SourceServer, StepContext
 from migration_plans.runbooks import RUNBOOKS, Step, runbook
 from migration_plans.site import Site
@@ -94,7 +95,12 @@ def start_run(session: Session, plan: Plan, wave_index: int, site: Site, actor: 
     wave = session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id, PlanWave.index == wave_index)).first()
     if wave is None:
         raise ExecutionError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
-    items = session.exec(select(PlanItem).where(PlanItem.wave_id == wave.id).order_by(col(PlanItem.id))).all()
+    items = session.exec(select(PlanItem).join(BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id)
+                         .where(PlanItem.wave_id == wave.id, PlanItem.status != ItemStatus.DONE,
+                                col(BusinessSystem.status).not_in([SystemStatus.MIGRATED, SystemStatus.RETIRED]))
+                         .order_by(col(PlanItem.id))).all()
+    if not items:
+        raise ExecutionError(f"wave {wave_index} of plan {plan.name}@{plan.version} has nothing left to do")
     assert plan.id is not None
     run = MigrationRun(plan_id=plan.id, wave_index=wave_index, site=site.model_dump(mode="json"),
                        started_at=dt.datetime.now(dt.UTC), started_by=actor.name)
@@ -214,7 +220,13 @@ class Executor:
             select(Server.hostname, Server.ip, Room.code).join(SystemServer, col(SystemServer.server_id) == Server.id)
             .join(Room, col(Room.id) == Server.room_id).where(SystemServer.system_id == system.id)
             .order_by(col(Server.hostname))).all()
+        same_department = session.exec(
+            select(PlanItem.target).join(RunItem, col(RunItem.plan_item_id) == PlanItem.id)
+            .join(BusinessSystem, col(BusinessSystem.id) == RunItem.system_id)
+            .where(RunItem.run_id == item.run_id, RunItem.strategy == "rehost",
+                   BusinessSystem.department_id == system.department_id)).all()
         return StepContext(run_id=item.run_id, item_id=item.id, system_code=system.code, system_name=system.name,
+                           department_targets=[dict(t) for t in same_department if t],
                            department_code=department.code if department else "none", strategy=item.strategy,
                            target=plan_item.target or {},
                            servers=[SourceServer(h, ip, room) for h, ip, room in servers],
@@ -277,7 +289,12 @@ class Executor:
                 ctx.resources |= made
                 item.resources = dict(ctx.resources)
                 item.next_step += 1
-                self._event(session, item, step.name, "after", "ok", _public(made))
+                payload = _public(made)
+                if ctx.calls:  # a driver the site runs as a dry run: say what it would have done
+                    payload["dry_run_calls"] = [str(c)[:500] for c in ctx.calls]
+                    self._say(ctx, f"{step.name}: dry run, {len(ctx.calls)} call(s) recorded, not made")
+                    ctx.calls.clear()
+                self._event(session, item, step.name, "after", "ok", payload)
                 session.commit()
             item.state, item.error = ItemState.COMPLETED, None
             session.add(item)

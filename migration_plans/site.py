@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 class OpenStackSite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    dry_run: bool = False  # record the OpenStack calls instead of making them (no cloud at hand)
     clouds: dict[str, str] = Field(default_factory=dict)  # plan platform name → clouds.yaml cloud
     default_cloud: str | None = None  # for platforms not listed
     networks: str = "none"  # "none" where the cloud has no tenant networks, else "auto"

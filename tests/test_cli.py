@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -54,7 +55,9 @@ def test_missing_file_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHANGYUN_")} | {"COLUMNS": "200"}
+    # No clouds.yaml: the demo's OpenStack steps are a labelled dry run (the cloud tests cover the real ones).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHANGYUN_")} | {
+        "COLUMNS": "200", "OS_CLIENT_CONFIG_FILE": str(tmp_path / "no-clouds.yaml")}
     result = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -66,7 +69,12 @@ def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> 
     hostname = socket.gethostname()
     assert f"created {hostname}" in out and "1 host(s) stored, 0 not collected" in out  # Ansible, localhost
     assert f"agent report of {hostname}: {psutil.cpu_count()} cores" in out and "→ stored" in out
+    assert "OpenStack steps: DRY RUN" in out and "dry run, " in out and "signs off" in out
+    done, total = re.search(r"wave 1: (\d+) of (\d+) item\(s\) completed", out).groups()  # type: ignore[union-attr]
+    assert int(total) >= 1 and done == total
+    assert list((tmp_path / "demo-estate" / "stand-ins" / "cloud-side").iterdir())  # data really synced
     again = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert f"unchanged {hostname}" in again.stdout
+    assert "wave 1 of plan demo@" in again.stdout and "has nothing left to do" in again.stdout

@@ -275,17 +275,29 @@ def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSIO
                     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the timeline here")] = None,
                     ) -> None:
     """The savings timeline for finance: per wave, rooms closed, room cost stopped, cloud cost added, net."""
+    from sqlmodel import col, select
+
+    from inventory.db import session_scope
+    from inventory.models import Room, RoomStatus
     from migration_plans.export import savings_workbook
 
     document = _load(ref).document
-    table = Table(title=f"savings timeline 节约时间线 — {document['plan']} (annual run-rate after each wave, 万元)")
+    with session_scope() as session:  # rooms the executor has really emptied
+        emptied = dict(session.exec(select(Room.code, Room.status).where(
+            col(Room.status).in_([RoomStatus.DECOMMISSIONING, RoomStatus.CLOSED]))).all())
+    table = Table(title=f"savings timeline 节约时间线 — {document['plan']} (annual run-rate after each wave, 万元; "
+                        "✓ = emptied for real)")
     for column in ("wave", "ends", "rooms closed", "room cost stopped", "cloud cost added", "net"):
         table.add_column(column, justify="left" if column == "rooms closed" else "right")
     ends = {w["index"]: w["end"] for w in document["waves"]}
     for row in document["savings"]["by_wave"]:
-        table.add_row(str(row["wave"]), ends.get(row["wave"], "before wave 1"), " ".join(row["rooms_closed"]) or "—",
+        rooms = " ".join(f"{r}✓" if r in emptied else r for r in row["rooms_closed"]) or "—"
+        table.add_row(str(row["wave"]), ends.get(row["wave"], "before wave 1"), rooms,
                       _wan(row["cumulative_annual_cny"]), _wan(row["cloud_annual_cny"]), _wan(row["net_annual_cny"]))
     console.print(table)
+    if emptied:
+        console.print("emptied by migration 已腾空 (finance stops paying them from next year): " + ", ".join(
+            f"{code} ({status})" for code, status in sorted(emptied.items())), highlight=False)
     if xlsx:
         savings_workbook(document, xlsx)
         console.print(f"wrote {xlsx}")

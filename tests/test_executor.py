@@ -318,3 +318,78 @@ def test_export_ansible_inventory_groups_and_hostvars(planned: str) -> None:
     assert set(inventory["all"]["children"]) >= {f"room_{room.code}", f"wave_{wave}", "ungrouped"}
     one = run_cli("export", "ansible-inventory", "--host", hosts[0], db_url=db_url)
     assert json.loads(one.stdout) == hostvars[hosts[0]]
+
+
+def test_no_servers_and_unreachable_cloud_end_items_cleanly(planned: str, tmp_path: Path) -> None:
+    """Bad input: each item ends failed or rolled back with its reason; the rest of the wave goes on."""
+    db_url = planned
+    wave, codes = _wave_of(db_url, "rehost", at_least=2)
+    no_servers, no_cloud = codes[:2]
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:  # forged: the system lost its servers after planning
+        system = session.exec(select(BusinessSystem).where(BusinessSystem.code == no_servers)).one()
+        for link in session.exec(select(SystemServer).where(SystemServer.system_id == system.id)):
+            session.delete(link)
+        session.commit()
+    engine.dispose()
+    site = _site(tmp_path, db_url, openstack={"clouds": {}, "default_cloud": "no-such-cloud"})
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    items = _items(db_url)
+    assert items[no_servers].state == ItemState.FAILED
+    assert items[no_servers].error == "the system has no servers in the inventory"
+    assert items[no_cloud].state == ItemState.ROLLED_BACK
+    assert "prepare_project: cloud 'no-such-cloud' not usable" in (items[no_cloud].error or "")
+    # The wave's other items met the same missing cloud after a real preflight, and were rolled back too.
+    assert all(i.state in (ItemState.ROLLED_BACK, ItemState.FAILED) for i in items.values())
+    assert all(i.next_step == 0 for c, i in items.items() if c != no_servers)
+
+
+def test_a_step_that_hangs_times_out_and_is_reverted(planned: str, tmp_path: Path) -> None:
+    db_url = planned
+    wave, codes = _wave_of(db_url, "retire")
+    site = _site(tmp_path, db_url, step_timeout=4, verify_commands={codes[0]: ["sleep 60"]})
+    started = time.monotonic()
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 50
+    item = _items(db_url)[codes[0]]
+    assert item.state == ItemState.ROLLED_BACK and "verify_archive" in (item.error or "")
+    assert "timeout" in (item.error or "")
+
+
+def test_last_system_leaving_a_room_marks_it_decommissioning_in_savings(planned: str) -> None:
+    """The completion step through the executor's own code path: the room empties, the savings timeline says so."""
+    import datetime as dt
+
+    from migration_plans.actions import StepContext
+    from migration_plans.completion import complete_item
+
+    db_url = planned
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        plan = resolve(session, "t")
+        closed_in_plan = [r for w in plan.document["savings"]["by_wave"] for r in w["rooms_closed"]]
+        room = session.exec(select(Room).where(Room.code == closed_in_plan[0])).one()
+        ids = set(session.exec(select(SystemServer.system_id).join(Server, col(Server.id) == SystemServer.server_id)
+                               .where(Server.room_id == room.id)))
+        systems = session.exec(select(BusinessSystem).where(col(BusinessSystem.id).in_(ids))).all()
+        *others, last = sorted(systems, key=lambda s: s.code)
+        for system in others:
+            system.status = "migrated"
+            session.add(system)
+        session.commit()
+        run = start_run(session, plan, 1, Site(), Actor("test"))
+        session.commit()
+        item = session.exec(select(RunItem).where(RunItem.run_id == run.id)).first()
+        assert item is not None and item.id is not None
+        ctx = StepContext(run_id=run.id or 0, item_id=item.id, system_code=last.code, system_name=last.name,
+                          department_code="x", strategy="rehost", target={}, servers=[], site=Site(), resources={})
+        changed = complete_item(session, ctx, "migrated", dt.datetime.now(dt.UTC))
+        session.commit()
+        assert changed["completed"]["rooms_decommissioning"] == [room.code]
+        session.refresh(room)
+        assert room.status == "decommissioning"
+    engine.dispose()
+    savings = run_cli("plan", "savings", "t", db_url=db_url)
+    assert f"{room.code}✓" in savings.stdout and f"{room.code} (decommissioning)" in savings.stdout

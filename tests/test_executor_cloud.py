@@ -100,3 +100,58 @@ def test_rehost_wave_on_the_test_cloud(testcloud: Any, planned: str, tmp_path: P
             driver.delete_volume_snapshot(f"{name}-pre-cutover")
             driver.delete_volume(f"{name}-data")
             driver.delete_image(f"{name}-disk")
+
+
+def test_openstack_driver_is_idempotent_and_moves_things(testcloud: Any) -> None:
+    """Each ensure_… run twice changes nothing the second time; live and cold migration change the host;
+    a volume moves between pools; a deleted flavor and an exhausted quota are clear errors."""
+    import os
+    import uuid
+
+    from drivers.errors import NotFoundError, QuotaExceededError
+
+    driver = OpenStackDriver(testcloud, timeout=180)
+    tag = "sy-drv-" + uuid.uuid4().hex[:6]
+    project, changed = driver.ensure_project(f"{tag}-dept", {"cores": 2, "ram_mb": 1024, "instances": 2})
+    assert changed and driver.ensure_project(f"{tag}-dept", {"cores": 2})[1] is False
+    scoped = driver.in_project(project)
+    try:
+        assert driver.ensure_flavor(tag, 1, 256, 1)[1] and not driver.ensure_flavor(tag, 1, 256, 1)[1]
+        assert scoped.ensure_image(f"{tag}-img", os.urandom(1 << 16))[1]
+        assert not scoped.ensure_image(f"{tag}-img", b"ignored")[1]
+        server, made = scoped.ensure_server(tag, tag, f"{tag}-img")
+        assert made and server.status == "ACTIVE" and not scoped.ensure_server(tag, tag, f"{tag}-img")[1]
+        admin = OpenStackDriver(testcloud, timeout=180)
+        before = admin.conn.compute.get_server(server.id).compute_host
+        after = admin.live_migrate(server.id).compute_host
+        assert after != before
+        assert admin.cold_migrate(server.id).compute_host != after
+
+        volume, made = scoped.ensure_volume(f"{tag}-vol", 1)
+        assert made and not scoped.ensure_volume(f"{tag}-vol", 1)[1]
+        pools = sorted(p.name for p in admin.conn.block_storage.backend_pools())
+        source = admin.conn.block_storage.get_volume(volume.id).host
+        moved = admin.migrate_volume(volume.id, next(p for p in pools if p != source))
+        assert moved.host != source
+        assert scoped.ensure_attached(server.id, volume.id) and not scoped.ensure_attached(server.id, volume.id)
+        assert scoped.ensure_volume_snapshot(volume.id, f"{tag}-snap")[1]
+
+        admin.conn.compute.update_quota_set(project, cores=2)  # the department's limit, set by the cloud team
+        driver.ensure_flavor(f"{tag}-big", 4, 256, 1)
+        with pytest.raises(QuotaExceededError, match="quota"):  # 2 cores allowed, one in use, asks for 4
+            scoped.ensure_server(f"{tag}-big", f"{tag}-big", f"{tag}-img")
+        admin.conn.compute.delete_flavor(admin.find_flavor(f"{tag}-big"))
+        with pytest.raises(NotFoundError, match="no longer exists"):
+            scoped.ensure_server(f"{tag}-gone", f"{tag}-big", f"{tag}-img")
+    finally:
+        scoped.delete_server(f"{tag}-big")
+        scoped.delete_server(tag)
+        scoped.delete_volume_snapshot(f"{tag}-snap")
+        scoped.delete_volume(f"{tag}-vol")
+        scoped.delete_image(f"{tag}-img")
+        for name in (tag, f"{tag}-big"):
+            flavor = testcloud.compute.find_flavor(name, ignore_missing=True)
+            if flavor is not None:
+                testcloud.compute.delete_flavor(flavor)
+        testcloud.identity.delete_project(project)
+    assert scoped.delete_server(tag) is False  # already gone: nothing to delete

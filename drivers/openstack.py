@@ -172,9 +172,10 @@ class OpenStackDriver:
 
     @translated
     def ensure_server(self, name: str, flavor: str, image: str, networks: str | list[dict[str, str]] = "none",
-                      ) -> tuple[Any, bool]:
-        """Boot ``name`` from ``image`` with ``flavor``; ``networks="none"`` where the cloud has no tenant
-        network. A server left in ERROR by an earlier attempt is reported, not reused."""
+                      boot_volume_gb: int | None = None) -> tuple[Any, bool]:
+        """Boot ``name`` with ``flavor`` from ``image``, or from a new ``boot_volume_gb`` volume made of the
+        image; ``networks="none"`` where the cloud has no tenant network. A server left in ERROR by an
+        earlier attempt is reported, not reused."""
         found = self.conn.compute.find_server(name, ignore_missing=True)
         changed = False
         if found is None:
@@ -182,10 +183,23 @@ class OpenStackDriver:
             image_obj = self.conn.image.find_image(image, ignore_missing=True)
             if image_obj is None:
                 raise NotFoundError(f"image {image!r} not found")
-            found = self.conn.compute.create_server(name=name, flavor_id=flavor_id, image_id=image_obj.id,
-                                                    networks=networks)
+            if boot_volume_gb:
+                mapping = [{"boot_index": 0, "uuid": image_obj.id, "source_type": "image",
+                            "destination_type": "volume", "volume_size": boot_volume_gb,
+                            "delete_on_termination": True}]
+                found = self.conn.compute.create_server(name=name, flavor_id=flavor_id, networks=networks,
+                                                        block_device_mapping_v2=mapping)
+            else:
+                found = self.conn.compute.create_server(name=name, flavor_id=flavor_id, image_id=image_obj.id,
+                                                        networks=networks)
             changed = True
-        server = self.conn.compute.wait_for_server(found, status="ACTIVE", failures=["ERROR"], wait=self.timeout)
+        from openstack import exceptions as os_exceptions
+
+        try:
+            server = self.conn.compute.wait_for_server(found, status="ACTIVE", failures=["ERROR"], wait=self.timeout)
+        except os_exceptions.ResourceFailure:
+            fault = (self.conn.compute.get_server(found.id).fault or {}).get("message", "no fault message")
+            raise DriverError(f"server {name} went to ERROR: {fault}") from None
         return server, changed
 
     @translated

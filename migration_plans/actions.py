@@ -251,8 +251,10 @@ def volume(ctx: StepContext) -> dict[str, Any]:
 
 def server(ctx: StepContext) -> dict[str, Any]:
     networks = ctx.site.openstack.networks if ctx.site.openstack else "none"
+    boot_volume = ctx.site.openstack.boot_volume_gb if ctx.site.openstack else None
     found, _ = _openstack_in_project(ctx).ensure_server(name=ctx.resource_name, flavor=str(ctx.target["flavor"]),
-                                                        image=f"{ctx.resource_name}-disk", networks=networks)
+                                                        image=f"{ctx.resource_name}-disk", networks=networks,
+                                                        boot_volume_gb=boot_volume)
     addresses = [a.get("addr") for net in (getattr(found, "addresses", None) or {}).values() for a in net]
     return {"server_id": found.id, "server_name": ctx.resource_name, "target_ip": addresses[0] if addresses else None}
 

@@ -33,6 +33,7 @@ class OpenStackSite(BaseModel):
     networks: str = "none"  # "none" where the cloud has no tenant networks, else "auto"
     image_mb: int = Field(default=1, ge=1)  # size of the system image uploaded by the stand-in export step
     volume_gb_cap: int | None = Field(default=None, ge=1)  # cap data volumes (test clouds have little room)
+    boot_volume_gb: int | None = Field(default=None, ge=1)  # boot servers from a volume of this size
 
     def cloud_for(self, platform: str) -> str | None:
         return self.clouds.get(platform, self.default_cloud)

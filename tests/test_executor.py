@@ -204,6 +204,10 @@ def test_kill_9_mid_step_then_resume_repeats_nothing(planned: str, tmp_path: Pat
     assert starts == {"archive_data": 1, "verify_archive": 2}  # the completed step was not repeated
     assert finishes == {"archive_data": 1, "verify_archive": 1}
 
+    rollback = run_cli("migrate", "rollback", "--wave", str(wave), "--plan", "t", db_url=db_url)
+    assert rollback.returncode == 0, rollback.stderr
+    assert _items(db_url)[code].state == ItemState.ROLLED_BACK  # retire's steps have nothing to undo
+
 
 def test_interrupted_non_idempotent_step_waits_for_a_person(planned: str, tmp_path: Path) -> None:
     """Cutover is not safe to repeat: after a crash inside it, resume stops and asks."""

@@ -74,6 +74,25 @@ def _search_path() -> str:
     return path
 
 
+def stop_leftovers(artifacts_root: Path, grace: float = 5.0) -> int:
+    """Stop ansible-playbook processes still running from ``artifacts_root`` (left by a worker killed
+    mid-step: ansible-runner gives them their own terminal session, so they outlive it). Returns how many."""
+    import psutil
+
+    marker = str(artifacts_root.resolve())
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        command = " ".join(proc.info["cmdline"] or [])
+        if proc.pid != os.getpid() and "ansible-playbook" in command and marker in command:
+            found.append(proc)
+    for proc in found:
+        proc.terminate()
+    _, alive = psutil.wait_procs(found, timeout=grace)
+    for proc in alive:
+        proc.kill()
+    return len(found)
+
+
 def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapping[str, Any] | None = None,
                  limit: str | None = None, artifacts_root: Path, timeout: int = 600, forks: int = 5,
                  on_event: Callable[[dict[str, Any]], None] | None = None) -> PlaybookResult:

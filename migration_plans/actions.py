@@ -140,6 +140,11 @@ class StepContext:
         return f"sy-{self.system_code.lower()}"
 
     @property
+    def artifacts_dir(self) -> Path:
+        """ansible-runner's folder for this item's playbook runs (events, stdout)."""
+        return Path(self.site.artifacts) / f"run-{self.run_id}" / f"item-{self.item_id}"
+
+    @property
     def project_name(self) -> str:
         return f"dept-{self.department_code.lower()}"
 
@@ -178,7 +183,7 @@ class StepContext:
                 "vars": {s.hostname: masked(v) for s, v in zip(self.servers, inventory["all"]["hosts"].values(),
                                                                 strict=True)}}))
             return {}
-        artifacts = Path(self.site.artifacts) / f"run-{self.run_id}" / f"item-{self.item_id}"
+        artifacts = self.artifacts_dir
 
         def progress(event: dict[str, Any]) -> None:
             if self.on_progress and event.get("task") and event["event"] == "runner_on_ok":

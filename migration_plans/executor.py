@@ -270,6 +270,12 @@ class Executor:
                     session.commit()
                     self._say(ctx, f"waiting at {step.name}: {stop}")
                     return item.state
+                if step.action.startswith("ansible:") and self._interrupted(session, item, step):
+                    from drivers.ansible import stop_leftovers
+
+                    stopped = stop_leftovers(ctx.artifacts_dir)
+                    if stopped:
+                        self._say(ctx, f"stopped {stopped} ansible-playbook process(es) left by the dead worker")
                 self._event(session, item, step.name, "before", "started", {"action": step.action})
                 session.commit()
                 self._say(ctx, f"{step.name} ({step.zh}) …")
@@ -325,6 +331,11 @@ class Executor:
                         f"`shangyun migrate approve {item.id} {step.name}` to run it again or "
                         f"`shangyun migrate rollback {item.id}`")
         return None
+
+    def _interrupted(self, session: Session, item: RunItem, step: Step) -> bool:
+        last = session.exec(select(RunEvent).where(RunEvent.item_id == item.id, RunEvent.step == step.name)
+                            .order_by(col(RunEvent.counter).desc())).first()
+        return last is not None and last.phase == "before"
 
     def _revert(self, session: Session, item: RunItem, ctx: StepContext, done: tuple[Step, ...]) -> str:
         """Run the reverts of ``done`` in reverse order; the item ends rolled back, or failed if one fails."""

@@ -6,6 +6,7 @@ nothing, item claims that never overlap, and the inventory updated on completion
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -14,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -197,6 +199,9 @@ def test_kill_9_mid_step_then_resume_repeats_nothing(planned: str, tmp_path: Pat
     resumed = run_cli("migrate", "resume", db_url=db_url)
     assert resumed.returncode == 0, resumed.stderr
     assert "whose worker stopped" in resumed.stdout
+    assert re.search(r"stopped \d+ ansible-playbook process\(es\) left by the dead worker", resumed.stdout)
+    item_dir = str((tmp_path / "runs").resolve())
+    assert not [p for p in psutil.process_iter(["cmdline"]) if item_dir in " ".join(p.info["cmdline"] or [])]
     item = _items(db_url)[code]
     assert item.state == ItemState.WAITING  # at the sign-off gate
     starts = Counter(e.step for e in _events(db_url, item.id or 0) if e.phase == "before")

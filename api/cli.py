@@ -14,6 +14,7 @@ from api.cli_deps import register as register_deps
 from api.cli_inventory import register as register_inventory
 from api.cli_migrate import register as register_migrate
 from api.cli_plan import register as register_plan
+from api.cli_schedule import register as register_schedule
 
 app = typer.Typer(
     help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
@@ -45,6 +46,7 @@ register_plan(app)
 register_collect(app)
 register_deps(app)
 register_migrate(app)
+register_schedule(app)
 app.command("demo")(demo_command)
 
 

@@ -1,0 +1,73 @@
+"""CLI: ``shangyun schedule`` — rebalance a cloud platform (more scheduler commands come with issue 7)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+schedule_app = typer.Typer(help="Keep the cloud balanced (调度).", no_args_is_help=True)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True)
+
+
+@schedule_app.command("rebalance")
+def rebalance_command(
+    goal: Annotated[str, typer.Option(help="balance | consolidate | storage")],
+    snapshot: Annotated[Path | None, typer.Option(help="cluster snapshot JSON (FORMATS.md §2)")] = None,
+    platform: Annotated[str | None, typer.Option(help="or: a platform of the inventory")] = None,
+    max_moves: Annotated[int | None, typer.Option(min=0, help="at most this many migrations")] = None,
+    max_load: Annotated[float, typer.Option(min=0.05, max=1.0, help="no host's CPU load above this")] = 0.8,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the result (FORMATS.md §3)")] = False,
+) -> None:
+    """Plan live and volume migrations for a goal; print the moves with before/after figures."""
+    from scheduler.rebalance import rebalance
+    from scheduler.snapshot import SnapshotError, parse_snapshot
+
+    if goal not in ("balance", "consolidate", "storage"):
+        err_console.print("[red]error:[/] --goal must be balance, consolidate or storage")
+        raise typer.Exit(2)
+    if (snapshot is None) == (platform is None):
+        err_console.print("[red]error:[/] give --snapshot FILE or --platform NAME")
+        raise typer.Exit(2)
+    try:
+        if snapshot is not None:
+            document = json.loads(snapshot.read_text(encoding="utf-8"))
+        else:
+            from inventory.cloud_writer import cluster_snapshot
+            from inventory.db import session_scope
+
+            with session_scope() as session:
+                document = cluster_snapshot(session, platform or "")
+        cluster = parse_snapshot(document)
+    except (OSError, json.JSONDecodeError, LookupError) as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except SnapshotError as exc:
+        err_console.print(f"[red]error:[/] {snapshot or platform}: " + "\n  ".join(exc.problems), markup=False)
+        raise typer.Exit(2) from None
+    result = rebalance(cluster, goal, max_moves=max_moves, max_load=max_load)  # type: ignore[arg-type]
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"rebalance 再平衡 — goal {goal}, {len(result.moves)} move(s), {result.solve_seconds:.2f} s")
+    for column in ("figure", "before", "after"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for key, before in result.before.items():
+        table.add_row(key, f"{before:g}", f"{result.after[key]:g}")
+    console.print(table)
+    for move in result.moves[:50]:
+        console.print(f"{move.kind} {move.item}: {move.source} → {move.target}", markup=False, highlight=False)
+    if len(result.moves) > 50:
+        console.print(f"… and {len(result.moves) - 50} more (use --json for all)")
+    for reason in result.reasons:
+        console.print(f"[yellow]note:[/] {reason}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")

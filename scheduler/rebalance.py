@@ -1,0 +1,373 @@
+"""The rebalancer: a pure function from a cluster snapshot (FORMATS.md §2) to ordered moves (§3).
+
+Goals
+    ``balance`` — lower the hottest hosts' CPU load toward the zone's mean with as few live migrations
+    as needed: repeatedly move, from the hottest host, the instance whose load best evens it with the
+    coolest host that can take it.
+    ``consolidate`` — free whole hosts: hosts not ``up`` are emptied first; then hosts are emptied in
+    order of fewest instances (the cheapest to free), each instance going to the fullest active host
+    that still fits (best fit); a host is freed only if all of it fits elsewhere.
+    ``storage`` — even out pool use with volume migrations, fullest pool to emptiest.
+
+Every move is checked against the state at that point of the sequence, so every intermediate state
+fits: allocations within ``vcpus × cpu_ratio``, ``memory_mb × ram_ratio`` and ``disk_gb``; an instance
+never leaves its zone; nothing goes to a host that is not ``up``; and no move raises a host's CPU
+load (busy cores / vcpus) above ``max_load``. ``max_moves`` caps the migrations; they are spent
+where they free the most hosts (consolidate) or cut the most imbalance (balance). Infeasible goals
+return no moves and a reason instead of raising.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+
+from scheduler.snapshot import Cluster
+
+Goal = Literal["balance", "consolidate", "storage"]
+BALANCE_TARGET_STDDEV = 0.05
+EPS = 1e-9
+
+
+@dataclass
+class Move:
+    kind: str  # live_migrate | volume_migrate
+    item: str
+    source: str
+    target: str
+
+    def as_json(self) -> dict[str, str]:
+        key = "instance" if self.kind == "live_migrate" else "volume"
+        return {"kind": self.kind, key: self.item, "from": self.source, "to": self.target}
+
+
+@dataclass
+class Result:
+    goal: str
+    moves: list[Move]
+    before: dict[str, float]
+    after: dict[str, float]
+    solve_seconds: float
+    reasons: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """FORMATS.md §3 (plus ``reasons`` when something could not be done)."""
+        out: dict[str, Any] = {"goal": self.goal, "solve_seconds": round(self.solve_seconds, 3),
+                               "moves": [m.as_json() for m in self.moves], "before": self.before, "after": self.after}
+        if self.reasons:
+            out["reasons"] = self.reasons
+        return out
+
+
+class _State:
+    """Allocations and load per host as moves are applied."""
+
+    def __init__(self, c: Cluster, max_load: float) -> None:
+        self.c = c
+        self.max_load = max_load
+        n = len(c.host_names)
+        self.host = c.inst_host.copy()
+        self.cpu = np.bincount(self.host, c.inst_vcpus, n).astype(np.float64)
+        self.ram = np.bincount(self.host, c.inst_ram, n).astype(np.float64)
+        self.disk = np.bincount(self.host, c.inst_disk, n).astype(np.float64)
+        self.busy = np.bincount(self.host, c.inst_load, n).astype(np.float64)
+        self.count = np.bincount(self.host, minlength=n).astype(np.int64)
+        self.on_host: list[set[int]] = [set() for _ in range(n)]
+        for i, h in enumerate(self.host):
+            self.on_host[h].add(i)
+
+    def fits(self, i: int, hosts: np.ndarray) -> np.ndarray:
+        """Which of ``hosts`` can take instance ``i`` now (capacity, load limit, state)."""
+        c = self.c
+        ok: np.ndarray = (c.host_up[hosts]
+                & (self.cpu[hosts] + c.inst_vcpus[i] <= c.cap_cpu[hosts] + EPS)
+                & (self.ram[hosts] + c.inst_ram[i] <= c.cap_ram[hosts] + EPS)
+                & (self.disk[hosts] + c.inst_disk[i] <= c.cap_disk[hosts] + EPS)
+                & ((self.busy[hosts] + c.inst_load[i]) / c.host_vcpus[hosts] <= self.max_load + EPS))
+        return ok
+
+    def move(self, i: int, target: int) -> Move:
+        c = self.c
+        source = int(self.host[i])
+        for array, amount in ((self.cpu, c.inst_vcpus[i]), (self.ram, c.inst_ram[i]), (self.disk, c.inst_disk[i]),
+                              (self.busy, c.inst_load[i])):
+            array[source] -= amount
+            array[target] += amount
+        self.count[source] -= 1
+        self.count[target] += 1
+        self.on_host[source].discard(i)
+        self.on_host[target].add(i)
+        self.host[i] = target
+        return Move("live_migrate", c.instance_ids[i], c.host_names[source], c.host_names[target])
+
+
+def host_figures(c: Cluster, host_of: np.ndarray) -> dict[str, float]:
+    """Active hosts, the highest host CPU load and its standard deviation over hosts that are up."""
+    n = len(c.host_names)
+    busy = np.bincount(host_of, c.inst_load, n) / c.host_vcpus
+    count = np.bincount(host_of, minlength=n)
+    up = busy[c.host_up] if c.host_up.any() else busy
+    return {"active_hosts": int((count > 0).sum()), "max_host_cpu": round(float(busy.max(initial=0.0)), 4),
+            "stddev_host_cpu": round(float(up.std()) if up.size else 0.0, 4)}
+
+
+def pool_figures(c: Cluster, pool_of: np.ndarray) -> dict[str, float]:
+    used = np.bincount(pool_of, c.volume_size, len(c.pool_names)) / c.pool_capacity if c.pool_names else np.zeros(0)
+    return {"max_pool_use": round(float(used.max(initial=0.0)), 4),
+            "stddev_pool_use": round(float(used.std()) if used.size else 0.0, 4)}
+
+
+def rebalance(c: Cluster, goal: Goal, *, max_moves: int | None = None, max_load: float = 0.8) -> Result:
+    """Plan the moves for ``goal``; see the module docstring."""
+    started = time.perf_counter()
+    budget = max_moves if max_moves is not None else 10**9
+    if goal == "storage":
+        volume_moves, notes, pool_of = _storage(c, budget)
+        return Result(goal, volume_moves, pool_figures(c, c.volume_pool) | host_figures(c, c.inst_host),
+                      pool_figures(c, pool_of) | host_figures(c, c.inst_host), time.perf_counter() - started, notes)
+    state = _State(c, max_load)
+    moves: list[Move] = []
+    reasons = _evacuate(state, moves, budget)
+    if goal == "consolidate":
+        reasons += _consolidate(state, moves, budget)
+    elif goal == "balance":
+        reasons += _balance(state, moves, budget)
+    else:
+        raise ValueError(f"unknown goal {goal!r}: balance, consolidate or storage")
+    if not moves and not reasons:
+        reasons.append("nothing to gain: no move improves the goal within the constraints")
+    return Result(goal, moves, host_figures(c, c.inst_host), host_figures(c, state.host),
+                  time.perf_counter() - started, reasons)
+
+
+def _zone_hosts(c: Cluster) -> dict[int, np.ndarray]:
+    return {z: np.flatnonzero(c.host_zone == z) for z in range(len(c.zones))}
+
+
+def _best_fit(state: _State, i: int, candidates: np.ndarray) -> int | None:
+    """The candidate that is fullest after taking ``i`` (tightest fit), or None."""
+    ok = candidates[state.fits(i, candidates)]
+    if ok.size == 0:
+        return None
+    c = state.c
+    fill = np.maximum.reduce([(state.cpu[ok] + c.inst_vcpus[i]) / c.cap_cpu[ok],
+                              (state.ram[ok] + c.inst_ram[i]) / c.cap_ram[ok],
+                              (state.busy[ok] + c.inst_load[i]) / c.host_vcpus[ok] / max(state.max_load, EPS)])
+    return int(ok[int(np.argmax(fill))])
+
+
+def _size(c: Cluster, i: int) -> float:
+    return float(c.inst_vcpus[i] + c.inst_ram[i] / 4096)
+
+
+def _evacuate(state: _State, moves: list[Move], budget: int) -> list[str]:
+    """Empty every host that is not up (they must receive nothing and hold nothing)."""
+    c = state.c
+    zones = _zone_hosts(c)
+    reasons: list[str] = []
+    for h in np.flatnonzero(~c.host_up):
+        for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
+            if len(moves) >= budget:
+                return [*reasons, f"move limit reached while emptying {c.host_names[h]} (not up)"]
+            targets = zones[int(c.host_zone[h])]
+            active = targets[(state.count[targets] > 0) & (targets != h)]
+            target = _best_fit(state, i, active)
+            if target is None:
+                target = _best_fit(state, i, targets[targets != h])
+            if target is None:
+                reasons.append(f"{c.instance_ids[i]} on {c.host_names[h]} (not up) fits on no host of its zone")
+                continue
+            moves.append(state.move(i, target))
+    return reasons
+
+
+def _consolidate(state: _State, moves: list[Move], budget: int) -> list[str]:
+    c = state.c
+    reasons: list[str] = []
+    for zone_hosts in _zone_hosts(c).values():
+        capacity = _effective_capacity(state, zone_hosts)
+        # Without a move limit, empty the hosts that can carry least (keeping the big, overcommittable
+        # ones); with a limit, the ones that cost fewest moves first.
+        order = sorted((int(h) for h in zone_hosts if c.host_up[h] and state.count[h] > 0),
+                       key=partial(_emptying_order, state, capacity, budget < 10**9))
+        freed: set[int] = set()
+        for h in order + order:  # a second pass: earlier moves may have made room
+            if state.count[h] == 0 or h in freed:
+                continue
+            if len(moves) + state.count[h] > budget:
+                continue  # a cheaper host later may still fit in what is left of the budget
+            targets = np.array([g for g in zone_hosts if g != h and g not in freed and state.count[g] > 0],
+                               dtype=np.int64)
+            tentative: list[tuple[int, int]] = []
+            for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
+                target = _best_fit(state, i, targets)
+                if target is None:
+                    break
+                tentative.append((i, int(state.host[i])))
+                state.move(i, target)
+            if state.count[h] == 0:
+                freed.add(h)
+                moves.extend(Move("live_migrate", c.instance_ids[i], c.host_names[h], c.host_names[state.host[i]])
+                             for i, _ in tentative)
+            else:
+                for i, source in reversed(tentative):
+                    state.move(i, source)
+    if not moves:
+        reasons.append("no host can be emptied: its instances fit nowhere else within capacity and max load")
+    return reasons
+
+
+def _emptying_order(state: _State, capacity: dict[int, float], limited: bool, h: int) -> tuple[float, float]:
+    moves, carry = float(state.count[h]), capacity[h]
+    return (moves, carry) if limited else (carry, moves)
+
+
+def _effective_capacity(state: _State, hosts: np.ndarray) -> dict[int, float]:
+    """How many of the zone's average vCPUs each host can carry, by its tightest resource."""
+    c = state.c
+    members = np.isin(state.host, hosts)
+    vcpus = max(float(c.inst_vcpus[members].sum()), EPS)
+    per_vcpu = [float(c.inst_ram[members].sum()) / vcpus, float(c.inst_load[members].sum()) / vcpus,
+                float(c.inst_disk[members].sum()) / vcpus]
+    out = {}
+    for h in hosts:
+        limits = [c.cap_cpu[h], c.cap_ram[h] / max(per_vcpu[0], EPS),
+                  c.host_vcpus[h] * state.max_load / max(per_vcpu[1], EPS), c.cap_disk[h] / max(per_vcpu[2], EPS)]
+        out[int(h)] = float(min(limits))
+    return out
+
+
+def _balance(state: _State, moves: list[Move], budget: int) -> list[str]:
+    """Per zone, hot hosts hand instances to the coolest hosts with room until near the zone's mean."""
+    c = state.c
+    reasons: list[str] = []
+    for zone_hosts in _zone_hosts(c).values():
+        hosts = zone_hosts[c.host_up[zone_hosts]]
+        if hosts.size < 2:
+            continue
+        for _ in range(8):  # passes: a later pass uses the room earlier ones made
+            loads = state.busy[hosts] / c.host_vcpus[hosts]
+            mean = float(loads.mean())
+            ceiling = min(mean + BALANCE_TARGET_STDDEV / 2, state.max_load)
+            if loads.std() <= BALANCE_TARGET_STDDEV and loads.max() <= state.max_load + EPS:
+                break
+            moved = False
+            for hot in hosts[np.argsort(-loads)]:
+                while len(moves) < budget and state.busy[hot] / c.host_vcpus[hot] > ceiling:
+                    move = _best_balancing_move(state, int(hot), hosts, ceiling)
+                    if move is None:
+                        break
+                    moves.append(state.move(*move))
+                    moved = True
+                if len(moves) >= budget:
+                    return reasons
+            if not moved:
+                break
+    return reasons
+
+
+def _best_balancing_move(state: _State, hot: int, hosts: np.ndarray, ceiling: float) -> tuple[int, int] | None:
+    """An instance of ``hot`` and one of the coolest hosts with room that takes it without going above
+    ``ceiling``, lowering the pair's peak; the instance that brings ``hot`` closest to the ceiling."""
+    c = state.c
+    instances = np.fromiter(state.on_host[hot], dtype=np.int64)
+    if instances.size == 0:
+        return None
+    load_hot = state.busy[hot] / c.host_vcpus[hot]
+    others = hosts[hosts != hot]
+    room = (state.cpu[others] < c.cap_cpu[others] - EPS) & (state.ram[others] < c.cap_ram[others] - EPS)
+    others = others[room]
+    if others.size == 0:
+        return None
+    loads = state.busy[others] / c.host_vcpus[others]
+    k = min(32, others.size - 1)
+    cool = others[np.argpartition(loads, k)[: k + 1]] if others.size > 32 else others
+    cool = cool[np.argsort(state.busy[cool] / c.host_vcpus[cool])]
+    for g in cool:
+        new_g = (state.busy[g] + c.inst_load[instances]) / c.host_vcpus[g]
+        new_hot = (load_hot * c.host_vcpus[hot] - c.inst_load[instances]) / c.host_vcpus[hot]
+        useful = (new_g <= ceiling + EPS) & (np.maximum(new_g, new_hot) < load_hot - EPS) & (c.inst_load[instances] > 0)
+        for j in np.flatnonzero(useful)[np.argsort(np.abs(new_hot[useful] - ceiling))]:
+            i = int(instances[j])
+            if state.fits(i, np.array([g]))[0]:
+                return i, int(g)
+    return None
+
+
+def _storage(c: Cluster, budget: int) -> tuple[list[Move], list[str], np.ndarray]:
+    pool_of = c.volume_pool.copy()
+    if len(c.pool_names) < 2:
+        return [], ["fewer than two storage pools: nothing to even out"], pool_of
+    used = np.bincount(pool_of, c.volume_size, len(c.pool_names)).astype(np.float64)
+    moves: list[Move] = []
+    stuck: set[int] = set()
+    while len(moves) < budget:
+        share = used / c.pool_capacity
+        if share.std() <= BALANCE_TARGET_STDDEV:
+            break
+        order = [int(p) for p in np.argsort(-share) if int(p) not in stuck]
+        if not order:
+            break
+        full, empty = order[0], int(np.argmin(share))
+        if full == empty:
+            break
+        gap = (used[full] * c.pool_capacity[empty] - used[empty] * c.pool_capacity[full]) / (
+            c.pool_capacity[full] + c.pool_capacity[empty])
+        candidates = np.flatnonzero((pool_of == full) & (c.volume_size > 0)
+                                    & (used[empty] + c.volume_size <= c.pool_capacity[empty]))
+        peak_now = share[full]
+        if candidates.size:
+            new_full = (used[full] - c.volume_size[candidates]) / c.pool_capacity[full]
+            new_empty = (used[empty] + c.volume_size[candidates]) / c.pool_capacity[empty]
+            peak = np.maximum(new_full, new_empty)
+            k = int(np.argmin(np.abs(c.volume_size[candidates] - gap) + (peak >= peak_now) * 1e18))
+            if peak[k] < peak_now:
+                v = int(candidates[k])
+                used[full] -= c.volume_size[v]
+                used[empty] += c.volume_size[v]
+                pool_of[v] = empty
+                moves.append(Move("volume_migrate", c.volume_ids[v], c.pool_names[full], c.pool_names[empty]))
+                stuck.clear()
+                continue
+        stuck.add(full)
+    reasons = [] if moves else ["no volume move lowers the fullest pool's use"]
+    return moves, reasons, pool_of
+
+
+def replay(c: Cluster, moves: list[dict[str, str]], max_load: float) -> list[str]:
+    """Check a move list step by step, independently of the planner; returns the violations."""
+    host_index = {n: k for k, n in enumerate(c.host_names)}
+    inst_index = {n: k for k, n in enumerate(c.instance_ids)}
+    host = [int(h) for h in c.inst_host]
+    n = len(c.host_names)
+    cpu, ram, disk, busy = ([0.0] * n for _ in range(4))
+    for i, h in enumerate(host):
+        cpu[h] += float(c.inst_vcpus[i])
+        ram[h] += float(c.inst_ram[i])
+        disk[h] += float(c.inst_disk[i])
+        busy[h] += float(c.inst_load[i])
+    problems = []
+    for step, move in enumerate(moves):
+        if move["kind"] != "live_migrate":
+            continue
+        i, target = inst_index[move["instance"]], host_index[move["to"]]
+        if c.host_names[host[i]] != move["from"]:
+            problems.append(f"move {step}: {move['instance']} is not on {move['from']}")
+        if c.host_zone[target] != c.host_zone[host[i]] or not c.host_up[target]:
+            problems.append(f"move {step}: {move['to']} is in another zone or not up")
+        source = host[i]
+        for array, amount in ((cpu, c.inst_vcpus[i]), (ram, c.inst_ram[i]), (disk, c.inst_disk[i]),
+                              (busy, c.inst_load[i])):
+            array[source] -= float(amount)
+            array[target] += float(amount)
+        host[i] = target
+        if (cpu[target] > c.cap_cpu[target] + 1e-6 or ram[target] > c.cap_ram[target] + 1e-6
+                or disk[target] > c.cap_disk[target] + 1e-6):
+            problems.append(f"move {step}: {move['to']} over capacity")
+        if busy[target] / c.host_vcpus[target] > max_load + 1e-6:
+            problems.append(f"move {step}: {move['to']} above max load")
+    return problems

@@ -1,4 +1,4 @@
-"""CLI: ``shangyun schedule`` — rebalance a cloud platform (more scheduler commands come with issue 7)."""
+"""CLI: ``shangyun schedule`` — rebalance a cloud platform, rank rooms to close."""
 
 from __future__ import annotations
 
@@ -67,6 +67,47 @@ def rebalance_command(
         console.print(f"… and {len(result.moves) - 50} more (use --json for all)")
     for reason in result.reasons:
         console.print(f"[yellow]note:[/] {reason}", highlight=False)
+
+
+@schedule_app.command("rooms")
+def rooms_command(
+    plan: Annotated[str | None, typer.Option(help="plan whose retain items keep rooms open (default: newest)")]
+    = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="show the top N")] = None,
+    lang: Annotated[str, typer.Option(help="zh | en: language of the reasons")] = "zh",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Rank the active machine rooms by how much closing them next is worth, with the reasons."""
+    import datetime as dt
+
+    from inventory.db import session_scope
+    from inventory.settings import get_cost_defaults
+    from migration_plans.store import PlanNotFoundError, resolve
+    from scheduler.room_data import load_room_inputs, newest_current_plan
+    from scheduler.room_flags import RoomWeights, score_rooms
+
+    with session_scope() as session:
+        try:
+            plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
+        except PlanNotFoundError as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+        inputs = load_room_inputs(session, get_cost_defaults(), plan_id, dt.date.today())
+    flags = score_rooms(inputs, RoomWeights())[:limit]
+    if as_json:
+        sys.stdout.write(json.dumps([{"room": f.code, "name": f.name, "score": f.score, "factors": f.factors,
+                                      "annual_cost_cny": round(f.annual_cost_cny), "reasons_zh": f.reasons_zh,
+                                      "reasons_en": f.reasons_en} for f in flags], ensure_ascii=False, indent=2)
+                         + "\n")
+        return
+    table = Table(title="rooms to close next 建议关停机房 (score 0–1, higher = sooner)")
+    for column in ("rank", "room", "name", "score", "万元/year", "reasons"):
+        table.add_column(column, justify="right" if column in ("rank", "score", "万元/year") else "left")
+    for rank, f in enumerate(flags, 1):
+        reasons = f.reasons_zh if lang == "zh" else f.reasons_en
+        table.add_row(str(rank), f.code, f.name, f"{f.score:.2f}", f"{f.annual_cost_cny / 10000:,.1f}",
+                      "；".join(reasons) if lang == "zh" else "; ".join(reasons))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

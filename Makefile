@@ -37,6 +37,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_bench
 	$(BIN)/python -m bench.planner_bench
+	$(BIN)/python -m bench.rebalance_bench
 
 testcloud:
 	OSTC_STATE_DIR=$(TESTCLOUD_STATE) OSTC_VENV=$(TESTCLOUD_VENV) bash testcloud/start.sh >/dev/null

@@ -86,6 +86,8 @@ def demo_command(
     _collect_live(estate_dir)
     console.rule("7. carry out wave 1 执行第1批迁移: Ansible on stand-in folders, OpenStack on the test cloud")
     _execute_wave_one(estate_dir)
+    console.rule("8. keep the cloud balanced 云资源调度: rebalance a cloud of this size, rooms to close next")
+    _schedule(estate_dir)
     console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
                   "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
                   "`shangyun export estate.xlsx`")
@@ -209,3 +211,19 @@ def _execute_wave_one(estate_dir: Path) -> None:
     done = sum(1 for i in items if i.state == "completed")
     console.print(f"wave 1: {done} of {len(items)} item(s) completed; rooms decommissioning (关停): "
                   f"{', '.join(closing) or 'none yet'}; `shangyun migrate events ITEM` shows every step")
+
+
+def _schedule(estate_dir: Path) -> None:
+    """Rebalance a generated cluster the size of the sample cloud, then rank the rooms to close next."""
+    import json
+
+    from api.cli_schedule import rebalance_command, rooms_command
+    from scheduler.sample_cluster import generate_cluster
+
+    snapshot = estate_dir / "cloud-snapshot.json"
+    snapshot.write_text(json.dumps(generate_cluster(200, 2000, seed=1), ensure_ascii=False), encoding="utf-8")
+    console.print(f"cluster snapshot (FORMATS.md §2, generated: 200 hosts, 3 zones, overcommit 1/2/4): {snapshot}")
+    for goal in ("balance", "consolidate"):
+        rebalance_command(goal=goal, snapshot=snapshot, platform=None, max_moves=None, max_load=0.8, as_json=False,
+                          show=5)
+    rooms_command(plan="demo", limit=5, lang="zh", as_json=False)

@@ -24,6 +24,7 @@ def rebalance_command(
     max_moves: Annotated[int | None, typer.Option(min=0, help="at most this many migrations")] = None,
     max_load: Annotated[float, typer.Option(min=0.05, max=1.0, help="no host's CPU load above this")] = 0.8,
     as_json: Annotated[bool, typer.Option("--json", help="print only the result (FORMATS.md §3)")] = False,
+    show: Annotated[int, typer.Option(min=0, help="moves listed in the table view")] = 50,
 ) -> None:
     """Plan live and volume migrations for a goal; print the moves with before/after figures."""
     from scheduler.rebalance import rebalance
@@ -61,10 +62,10 @@ def rebalance_command(
     for key, before in result.before.items():
         table.add_row(key, f"{before:g}", f"{result.after[key]:g}")
     console.print(table)
-    for move in result.moves[:50]:
+    for move in result.moves[:show]:
         console.print(f"{move.kind} {move.item}: {move.source} → {move.target}", markup=False, highlight=False)
-    if len(result.moves) > 50:
-        console.print(f"… and {len(result.moves) - 50} more (use --json for all)")
+    if len(result.moves) > show:
+        console.print(f"… and {len(result.moves) - show} more (use --json for all)")
     for reason in result.reasons:
         console.print(f"[yellow]note:[/] {reason}", highlight=False)
 

@@ -73,6 +73,7 @@ def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> 
     done, total = re.search(r"wave 1: (\d+) of (\d+) item\(s\) completed", out).groups()  # type: ignore[union-attr]
     assert int(total) >= 1 and done == total
     assert list((tmp_path / "demo-estate" / "stand-ins" / "cloud-side").iterdir())  # data really synced
+    assert "goal consolidate" in out and "active_hosts" in out and "rooms to close next" in out
     again = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
     assert again.returncode == 0 and "nothing changed" in again.stdout

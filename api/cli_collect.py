@@ -98,21 +98,16 @@ def collect_openstack_command(
     import openstack
     from keystoneauth1 import exceptions as ks_exceptions
     from openstack import exceptions as os_exceptions
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from collectors.openstack_cloud import CloudError, collect_openstack
     from inventory.audit import Actor
     from inventory.cloud_writer import openstack_machines, write_openstack
     from inventory.db import get_engine
-    from inventory.models import CloudPlatform
 
     name = platform or cloud
     with Session(get_engine()) as session:
-        known = session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
-        level = mlps_level or known
-        if level is None:
-            err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
-            raise typer.Exit(2)
+        level = _platform_level(session, name, mlps_level)
         try:
             conn = openstack.connect(cloud=cloud)
             facts = collect_openstack(conn)
@@ -121,11 +116,28 @@ def collect_openstack_command(
             err_console.print(f"[red]error:[/] {message}", markup=False)
             raise typer.Exit(2) from None
         actor = Actor.cli()
-        counts = write_openstack(session, name, level, facts, actor)
+        try:
+            counts = write_openstack(session, name, level, facts, actor)
+        except ValueError as exc:  # the name belongs to a platform of another kind
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
         matched = _record_machines(session, "openstack", facts.collected_at, openstack_machines(facts), actor)
         session.commit()
     Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
                                             for k, c in counts.items()) + f"; {matched} inventory server(s) measured")
+
+
+def _platform_level(session: Any, name: str, given: int | None) -> int:
+    """The platform's 等保 level: as given, else as the inventory knows it; exit 2 when neither says."""
+    from sqlmodel import select
+
+    from inventory.models import CloudPlatform
+
+    level = given or session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
+    if level is None:
+        err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
+        raise typer.Exit(2)
+    return int(level)
 
 
 def _record_machines(session: Any, source: str, at: Any, machines: list[Any], actor: Any) -> int:
@@ -153,14 +165,13 @@ def collect_kubernetes_command(
     = None,
 ) -> None:
     """Mirror a Kubernetes cluster: nodes (allocatable), and pods' requests and use by namespace."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from collectors.kubernetes_cluster import api_client_from_kubeconfig, collect_kubernetes
     from collectors.openstack_cloud import CloudError
     from inventory.audit import Actor
     from inventory.cloud_writer import kubernetes_machines, write_kubernetes
     from inventory.db import get_engine
-    from inventory.models import CloudPlatform
 
     try:
         client, context_name = api_client_from_kubeconfig(kubeconfig, context)
@@ -169,11 +180,7 @@ def collect_kubernetes_command(
         raise typer.Exit(2) from None
     name = platform or context_name
     with Session(get_engine()) as session:
-        known = session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
-        level = mlps_level or known
-        if level is None:
-            err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
-            raise typer.Exit(2)
+        level = _platform_level(session, name, mlps_level)
         try:
             facts = collect_kubernetes(client)
             actor = Actor.cli()

@@ -62,6 +62,21 @@ def _sync(session: Session, existing: Sequence[SQLModel], key: Callable[[Any], H
     return counts
 
 
+def _upsert_platform(session: Session, name: str, platform: CloudPlatform | None, totals: dict[str, Any]) -> int:
+    """Create or update the platform with ``totals``; a platform of another kind is refused."""
+    if platform is None:
+        platform = CloudPlatform(name=name, **totals)
+    elif platform.kind != totals["kind"]:
+        raise ValueError(f"platform {name!r} is {platform.kind}, not {totals['kind']}; use another --platform")
+    else:
+        for k, v in totals.items():
+            setattr(platform, k, v)
+    session.add(platform)
+    session.flush()
+    assert platform.id is not None
+    return platform.id
+
+
 def write_openstack(session: Session, platform_name: str, mlps_level: int, facts: CloudFacts,
                     actor: Actor) -> dict[str, SyncCounts]:
     """Mirror ``facts`` as platform ``platform_name`` (kind openstack) in the inventory."""
@@ -75,15 +90,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
         "allocated_storage_gb": sum(v.size_gb for v in facts.volumes),
         "cpu_ratio": max((h.cpu_ratio for h in facts.hosts), default=1.0),
     }
-    if platform is None:
-        platform = CloudPlatform(name=platform_name, **totals)
-    else:
-        for k, v in totals.items():
-            setattr(platform, k, v)
-    session.add(platform)
-    session.flush()
-    pid = platform.id
-    assert pid is not None
+    pid = _upsert_platform(session, platform_name, platform, totals)
     counts: dict[str, SyncCounts] = {}
     counts["hosts"] = _sync(
         session, session.exec(select(CloudHost).where(CloudHost.platform_id == pid)).all(), lambda r: r.name,
@@ -150,17 +157,7 @@ def write_kubernetes(session: Session, platform_name: str, mlps_level: int, fact
         "allocated_memory_gb": round(sum(ns.memory_request_gb for ns in facts.namespaces), 3),
         "allocated_storage_gb": None, "cpu_ratio": 1.0,
     }
-    if platform is None:
-        platform = CloudPlatform(name=platform_name, **totals)
-    elif platform.kind != PlatformKind.KUBERNETES:
-        raise ValueError(f"platform {platform_name!r} is {platform.kind}, not kubernetes; use another --platform")
-    else:
-        for k, v in totals.items():
-            setattr(platform, k, v)
-    session.add(platform)
-    session.flush()
-    pid = platform.id
-    assert pid is not None
+    pid = _upsert_platform(session, platform_name, platform, totals)
     counts = {
         "nodes": _sync(
             session, session.exec(select(CloudHost).where(CloudHost.platform_id == pid)).all(), lambda r: r.name,

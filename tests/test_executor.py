@@ -196,12 +196,18 @@ def test_kill_9_mid_step_then_resume_repeats_nothing(planned: str, tmp_path: Pat
     worker.wait()
     assert _items(db_url)[code].state == ItemState.RUNNING  # the dead worker's claim
 
+    item_dir = str((tmp_path / "runs").resolve())
+
+    def leftovers() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter(["cmdline"]) if item_dir in " ".join(p.info["cmdline"] or [])]
+
+    orphaned = bool(leftovers())  # ansible-runner's own session outlives the worker (unless it just finished)
     resumed = run_cli("migrate", "resume", db_url=db_url)
     assert resumed.returncode == 0, resumed.stderr
     assert "whose worker stopped" in resumed.stdout
-    assert re.search(r"stopped \d+ ansible-playbook process\(es\) left by the dead worker", resumed.stdout)
-    item_dir = str((tmp_path / "runs").resolve())
-    assert not [p for p in psutil.process_iter(["cmdline"]) if item_dir in " ".join(p.info["cmdline"] or [])]
+    stopped = re.search(r"stopped \d+ ansible-playbook process\(es\) left by the dead worker", resumed.stdout)
+    assert orphaned or not stopped  # it only reports processes that were there
+    assert not leftovers()  # and none is left running beside the resumed step
     item = _items(db_url)[code]
     assert item.state == ItemState.WAITING  # at the sign-off gate
     starts = Counter(e.step for e in _events(db_url, item.id or 0) if e.phase == "before")

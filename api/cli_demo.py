@@ -86,7 +86,7 @@ def demo_command(
     _collect_live(estate_dir)
     console.rule("7. carry out wave 1 执行第1批迁移: Ansible on stand-in folders, OpenStack on the test cloud")
     _execute_wave_one(estate_dir)
-    console.rule("8. keep the cloud balanced 云资源调度: rebalance a cloud of this size, rooms to close next")
+    console.rule("8. keep the cloud healthy 云资源调度: rebalance, capacity forecast, rooms to close next")
     _schedule(estate_dir)
     console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
                   "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
@@ -214,10 +214,10 @@ def _execute_wave_one(estate_dir: Path) -> None:
 
 
 def _schedule(estate_dir: Path) -> None:
-    """Rebalance a generated cluster the size of the sample cloud, then rank the rooms to close next."""
+    """Rebalance a generated cluster, forecast the sample platforms with the plan, rank the rooms to close."""
     import json
 
-    from api.cli_schedule import rebalance_command, rooms_command
+    from api.cli_schedule import forecast_command, rebalance_command, rooms_command
     from scheduler.sample_cluster import generate_cluster
 
     snapshot = estate_dir / "cloud-snapshot.json"
@@ -226,4 +226,5 @@ def _schedule(estate_dir: Path) -> None:
     for goal in ("balance", "consolidate"):
         rebalance_command(goal=goal, snapshot=snapshot, platform=None, max_moves=None, max_load=0.8, as_json=False,
                           show=5)
+    forecast_command(platform=None, plan="demo", horizon=730, as_json=False)
     rooms_command(plan="demo", limit=5, lang="zh", as_json=False)

@@ -111,5 +111,54 @@ def rooms_command(
     console.print(table)
 
 
+@schedule_app.command("forecast")
+def forecast_command(
+    platform: Annotated[str | None, typer.Option(help="one platform (default: all)")] = None,
+    plan: Annotated[str | None, typer.Option(help="plan whose waves add load (default: newest current)")] = None,
+    horizon: Annotated[int, typer.Option(min=7, max=3650, help="days ahead")] = 730,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """When each platform's CPU, memory and storage allocation cross 75% and 90%, and hosts to add."""
+    import datetime as dt
+
+    from inventory.db import session_scope
+    from migration_plans.store import PlanNotFoundError, resolve
+    from scheduler.forecast_data import platform_forecasts
+    from scheduler.room_data import newest_current_plan
+
+    with session_scope() as session:
+        try:
+            plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
+            forecasts = platform_forecasts(session, plan_id, dt.date.today(), horizon, platform)
+        except (PlanNotFoundError, LookupError) as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps([{
+            "platform": f.platform, "model": f.model, "horizon_days": f.horizon_days,
+            "expansion_hosts": f.expansion_hosts, "host_size": f.host_size,
+            "resources": [{"resource": r.resource, "capacity": r.capacity, "allocated": r.allocated_now,
+                           "share_now": r.share_now, "share_at_horizon": r.share_at_horizon,
+                           "trend_per_day": r.trend_per_day, "days_until": r.days_until,
+                           "crossing": {k: v.isoformat() if v else None for k, v in r.crossing.items()}}
+                          for r in f.resources]} for f in forecasts], ensure_ascii=False, indent=2) + "\n")
+        return
+    for f in forecasts:
+        table = Table(title=f"capacity forecast 容量预测 — {f.platform} (model: {f.model})")
+        for column in ("resource", "capacity", "allocated now", "trend/day", f"at +{f.horizon_days} d",
+                       "reaches 75%", "reaches 90%"):
+            table.add_column(column, justify="left" if column == "resource" else "right")
+        for r in f.resources:
+            def when(label: str, r: object = r) -> str:
+                day = r.crossing[label]  # type: ignore[attr-defined]
+                return f"{day} ({r.days_until[label]} d)" if day else "not within horizon"  # type: ignore[attr-defined]
+            table.add_row(r.resource, f"{r.capacity:,.0f}", f"{r.allocated_now:,.0f} ({r.share_now:.0%})",
+                          f"{r.trend_per_day:g}", f"{r.share_at_horizon:.0%}", when("75%"), when("90%"))
+        console.print(table)
+        size = ", ".join(f"{k} {v:g}" for k, v in f.host_size.items())
+        console.print(f"expansion 扩容建议: {f.expansion_hosts} host(s) of {size} keep allocation under 75% "
+                      f"for {f.horizon_days} days" if f.expansion_hosts else "no expansion needed within the horizon")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(schedule_app, name="schedule")

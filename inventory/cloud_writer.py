@@ -7,10 +7,12 @@ longer has is removed, so the inventory mirrors the cloud. One audit row summari
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, SQLModel, col, select
 
@@ -29,6 +31,8 @@ from inventory.models import (
     StoragePool,
     Volume,
 )
+from inventory.platform_history import record_platform_day
+from inventory.settings import get_settings
 
 
 @dataclass
@@ -74,6 +78,7 @@ def _upsert_platform(session: Session, name: str, platform: CloudPlatform | None
     session.add(platform)
     session.flush()
     assert platform.id is not None
+    record_platform_day(session, platform, dt.datetime.now(ZoneInfo(get_settings().timezone)).date())
     return platform.id
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from collectors.survey.headers import SheetKind
 from collectors.survey.parse import RowError, SampleRow, Survey, SurveyRow
@@ -40,6 +40,7 @@ from inventory.models import (
     SystemServer,
     SystemStatus,
 )
+from inventory.platform_history import record_platform_day
 from inventory.public import FIELDS, Keyed, declared_only, load_public
 from inventory.reconcile import agree, measured_choices, record_declared
 from inventory.rollups import recompute_rollups
@@ -399,6 +400,11 @@ class SurveyWriter:
             desired = [_Desired(row, row.values["name"], _present(row.values, fields), _present(row.values, fields))
                        for row in rows]
             self._apply("platform", CloudPlatform, desired, existing, str)
+            day = self.now.astimezone(self.tz).date()
+            for name in {r.values["name"] for r in rows}:
+                platform = self.session.exec(select(CloudPlatform).where(CloudPlatform.name == name)).first()
+                if platform is not None:
+                    record_platform_day(self.session, platform, day)
         self.platforms = {n: i for i, n in self.session.execute(sa.select(table.c.id, table.c.name))}
 
     def flavors_sheet(self) -> None:

@@ -74,6 +74,7 @@ def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> 
     assert int(total) >= 1 and done == total
     assert list((tmp_path / "demo-estate" / "stand-ins" / "cloud-side").iterdir())  # data really synced
     assert "goal consolidate" in out and "active_hosts" in out and "rooms to close next" in out
+    assert "capacity forecast" in out and "reaches 75%" in out
     again = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                            check=False)
     assert again.returncode == 0 and "nothing changed" in again.stdout

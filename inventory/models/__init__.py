@@ -8,6 +8,7 @@ from inventory.models.cloud import (
     CloudPlatform,
     Flavor,
     NamespaceUsage,
+    PlatformDaily,
     StoragePool,
     Volume,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "PlanItem",
     "PlanStatus",
     "PlanWave",
+    "PlatformDaily",
     "PlatformKind",
     "Room",
     "RoomStatus",

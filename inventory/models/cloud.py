@@ -123,3 +123,18 @@ class NamespaceUsage(SQLModel, table=True):
     cpu_usage: float | None = None  # cores; None when the metrics API is not installed
     memory_usage_gb: float | None = None
     collected_at: dt.datetime
+
+
+class PlatformDaily(SQLModel, table=True):
+    """A platform's capacity and allocation as recorded on one day (by imports and cloud collectors)."""
+
+    __tablename__ = "platform_daily"
+    platform_id: int = Field(foreign_key="cloud_platform.id", primary_key=True, ondelete="CASCADE")
+    day: dt.date = Field(primary_key=True)
+    vcpus: int
+    cpu_ratio: float = 1.0
+    memory_gb: float
+    storage_gb: float
+    allocated_vcpus: float | None = None
+    allocated_memory_gb: float | None = None
+    allocated_storage_gb: float | None = None

@@ -1,0 +1,108 @@
+"""Capacity forecast per platform: when allocation crosses 75% and 90%, and how many hosts to add.
+
+The model, shown with every forecast, is the sum of two parts:
+
+- **trend**: a least-squares line through the platform's daily history of allocated vCPUs, memory
+  and storage (at least two days spanning a week, else no trend); a falling trend counts as flat;
+- **plan**: each planned item that targets the platform adds its size on the last day of its wave.
+
+Allocated vCPUs are compared with ``vcpus × cpu_ratio``. The expansion recommendation is the number
+of hosts of the platform's common size that keeps every resource under 75% at the horizon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+THRESHOLDS = (0.75, 0.90)
+RESOURCES = ("vcpus", "memory_gb", "storage_gb")
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: dt.date
+    allocated: dict[str, float]  # resource → allocated amount
+
+
+@dataclass(frozen=True)
+class PlannedAddition:
+    day: dt.date
+    amount: dict[str, float]
+
+
+@dataclass
+class ResourceForecast:
+    resource: str
+    capacity: float
+    allocated_now: float
+    trend_per_day: float
+    share_now: float
+    share_at_horizon: float
+    crossing: dict[str, dt.date | None]  # "75%" → first day at or above it (None: not within the horizon)
+    days_until: dict[str, int | None]
+
+
+@dataclass
+class PlatformForecast:
+    platform: str
+    today: dt.date
+    horizon_days: int
+    model: str
+    resources: list[ResourceForecast] = field(default_factory=list)
+    expansion_hosts: int = 0
+    host_size: dict[str, float] = field(default_factory=dict)
+
+
+def trend(history: list[DayFigures], resource: str) -> float:
+    """Growth per day of ``resource`` from a least-squares line (0 without a week of history)."""
+    points = [(h.day.toordinal(), h.allocated[resource]) for h in history if h.allocated.get(resource) is not None]
+    if len(points) < 2 or points[-1][0] - points[0][0] < 7:
+        return 0.0
+    x, y = np.array(points, dtype=np.float64).T
+    slope = round(float(np.polyfit(x - x[0], y, 1)[0]), 6)  # to the millionth: floating noise, not growth
+    return max(slope, 0.0)
+
+
+def forecast(platform: str, capacity: dict[str, float], allocated_now: dict[str, float], history: list[DayFigures],
+             planned: list[PlannedAddition], host_size: dict[str, float], today: dt.date,
+             horizon_days: int = 730) -> PlatformForecast:
+    """Project allocation day by day to ``today + horizon_days``; see the module docstring."""
+    slopes = {r: trend(history, r) for r in RESOURCES}
+    history_days = (history[-1].day - history[0].day).days if len(history) >= 2 else 0
+    model = (f"trend over {history_days} day(s) of history" if any(slopes.values())
+             else "no trend (less than a week of history)")
+    model += f" + {len(planned)} planned item(s) on their wave's last day" if planned else " + no planned items"
+    result = PlatformForecast(platform, today, horizon_days, model, host_size=host_size)
+    days = np.arange(horizon_days + 1)
+    for r in RESOURCES:
+        cap = capacity.get(r, 0.0)
+        if cap <= 0:
+            continue
+        planned_by_day = np.zeros(horizon_days + 1)
+        for p in planned:
+            offset = (p.day - today).days
+            if 0 <= offset <= horizon_days:
+                planned_by_day[offset] += p.amount.get(r, 0.0)
+            elif offset < 0:
+                planned_by_day[0] += p.amount.get(r, 0.0)
+        projected = allocated_now.get(r, 0.0) + slopes[r] * days + np.cumsum(planned_by_day)
+        share = projected / cap
+        crossing: dict[str, dt.date | None] = {}
+        until: dict[str, int | None] = {}
+        for threshold in THRESHOLDS:
+            label = f"{threshold:.0%}"
+            hit = np.flatnonzero(share >= threshold)
+            until[label] = int(hit[0]) if hit.size else None
+            crossing[label] = today + dt.timedelta(days=int(hit[0])) if hit.size else None
+        result.resources.append(ResourceForecast(r, cap, allocated_now.get(r, 0.0), round(slopes[r], 3),
+                                                 round(float(share[0]), 4), round(float(share[-1]), 4), crossing,
+                                                 until))
+        size = host_size.get(r, 0.0)
+        if size > 0:
+            needed = math.ceil(max(0.0, float(projected[-1]) / THRESHOLDS[0] - cap) / size)
+            result.expansion_hosts = max(result.expansion_hosts, needed)
+    return result

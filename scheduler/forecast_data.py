@@ -1,0 +1,59 @@
+"""Loading forecast inputs from the inventory (the database edge of ``scheduler.forecast``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlmodel import Session, col, select
+
+from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave
+from inventory.models.plans import ItemStatus
+from inventory.platform_history import history
+from scheduler.forecast import DayFigures, PlannedAddition, PlatformForecast, forecast
+
+DEFAULT_HOST = {"vcpus": 64.0, "memory_gb": 512.0}  # a common 2-socket server, when no host is known
+
+
+def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, horizon_days: int,
+                       only: str | None = None) -> list[PlatformForecast]:
+    """A forecast per platform (or for ``only``); the plan's not-done items are the planned additions."""
+    query = select(CloudPlatform).order_by(col(CloudPlatform.name))
+    if only is not None:
+        query = query.where(CloudPlatform.name == only)
+    platforms = session.exec(query).all()
+    if only is not None and not platforms:
+        raise LookupError(f"no cloud platform {only!r}")
+    planned: dict[str, list[PlannedAddition]] = {}
+    if plan_id is not None:
+        rows = session.exec(select(PlanItem, PlanWave).join(PlanWave, col(PlanWave.id) == PlanItem.wave_id)
+                            .where(PlanItem.plan_id == plan_id, PlanItem.status != ItemStatus.DONE)).all()
+        for item, wave in rows:
+            target = item.target or {}
+            if not target.get("platform_name"):
+                continue
+            count = float(target.get("count") or 1)
+            planned.setdefault(target["platform_name"], []).append(PlannedAddition(wave.end, {
+                "vcpus": float(target.get("vcpus") or 0) * count,
+                "memory_gb": float(target.get("memory_gb") or 0) * count,
+                "storage_gb": float(target.get("disk_gb") or 0) * count}))
+    out = []
+    for platform in platforms:
+        assert platform.id is not None
+        ratio = platform.cpu_ratio or 1.0
+        capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb}
+        allocated = {"vcpus": float(platform.allocated_vcpus or 0),
+                     "memory_gb": float(platform.allocated_memory_gb or 0),
+                     "storage_gb": float(platform.allocated_storage_gb or 0)}
+        days = [DayFigures(h.day, {"vcpus": h.allocated_vcpus or 0.0, "memory_gb": h.allocated_memory_gb or 0.0,
+                                   "storage_gb": h.allocated_storage_gb or 0.0}) for h in history(session, platform.id)]
+        hosts = session.exec(select(CloudHost).where(CloudHost.platform_id == platform.id)).all()
+        if hosts:
+            shapes = Counter((h.vcpus, h.cpu_ratio, h.memory_gb) for h in hosts)
+            (vcpus, cpu_ratio, memory), _ = shapes.most_common(1)[0]
+            size = {"vcpus": vcpus * cpu_ratio, "memory_gb": memory}
+        else:
+            size = {"vcpus": DEFAULT_HOST["vcpus"] * ratio, "memory_gb": DEFAULT_HOST["memory_gb"]}
+        out.append(forecast(platform.name, capacity, allocated, days, planned.get(platform.name, []), size, today,
+                            horizon_days))
+    return out

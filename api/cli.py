@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from api.cli_capacity import register as register_capacity
 from api.cli_collect import register as register_collect
 from api.cli_demo import demo_command
 from api.cli_deps import register as register_deps
@@ -47,6 +48,7 @@ register_collect(app)
 register_deps(app)
 register_migrate(app)
 register_schedule(app)
+register_capacity(app)
 app.command("demo")(demo_command)
 
 

@@ -20,6 +20,11 @@ _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 
 _FIXED_HOLIDAYS = {(1, 1), *((5, d) for d in range(1, 6)), *((10, d) for d in range(1, 8))}
 
 
+def is_day_off(day: dt.date) -> bool:
+    """A weekend or a fixed-date public holiday (1 Jan, 1–5 May, 1–7 Oct)."""
+    return day.weekday() >= 5 or (day.month, day.day) in _FIXED_HOLIDAYS
+
+
 def _last_weekday_of_month(day: dt.date, weekday: int) -> bool:
     return day.weekday() == weekday and (day + dt.timedelta(days=7)).month != day.month
 
@@ -43,7 +48,7 @@ def parse_window(text: str | None) -> tuple[DayRule | None, str | None]:
         if days:
             rules.append(lambda d: d.weekday() in days)
     if "节假日" in text:
-        rules.append(lambda d: d.weekday() >= 5 or (d.month, d.day) in _FIXED_HOLIDAYS)
+        rules.append(is_day_off)
     if any(word in text for word in ("每天", "全天", "随时", "任意")) and not rules:
         return None, None
     if not rules:

@@ -1,0 +1,81 @@
+"""CLI: ``shangyun capacity`` — departments' capacity requests (资源申请)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+capacity_app = typer.Typer(help="Departments' capacity requests (资源申请).", no_args_is_help=True)
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True)
+
+
+@capacity_app.command("request")
+def request_command(
+    department: Annotated[str, typer.Option(help="department code")],
+    platform: Annotated[str, typer.Option(help="cloud platform name")],
+    purpose: Annotated[str, typer.Option(help="what the capacity is for")],
+    vcpus: Annotated[int, typer.Option(min=0)] = 0,
+    memory_gb: Annotated[float, typer.Option("--memory-gb", min=0)] = 0.0,
+    storage_gb: Annotated[float, typer.Option("--storage-gb", min=0)] = 0.0,
+) -> None:
+    """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from scheduler.requests import submit
+
+    try:
+        with session_scope() as session:
+            request, decision = submit(session, department, platform,
+                                       {"vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}, purpose,
+                                       Actor.cli(), dt.datetime.now(dt.UTC))
+            ident = request.id
+    except (LookupError, ValueError) as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    console.print(f"request #{ident}: {decision.status} — {decision.reason_zh} / {decision.reason_en}",
+                  markup=False, highlight=False)
+
+
+@capacity_app.command("review")
+def review_command() -> None:
+    """Decide the queued requests again (after an expansion, say)."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from scheduler.requests import review_queued
+
+    with session_scope() as session:
+        changed = review_queued(session, Actor.cli(), dt.datetime.now(dt.UTC))
+    for ident, status in changed:
+        console.print(f"request #{ident}: {status}")
+    console.print(f"{len(changed)} queued request(s) reviewed")
+
+
+@capacity_app.command("list")
+def list_command(overdue: Annotated[bool, typer.Option("--overdue", help="only those past their due date")] = False,
+                 ) -> None:
+    """Requests with their status, reason and due date (5 working days); overdue ones marked."""
+    from inventory.db import session_scope
+    from scheduler.requests import list_requests
+
+    with session_scope() as session:
+        rows = list_requests(session, dt.date.today(), overdue)
+    table = Table(title="capacity requests 资源申请" + (" — overdue 已超期" if overdue else ""))
+    for column in ("#", "department", "platform", "purpose", "vCPU", "memory GB", "storage GB", "status", "due",
+                   "reason"):
+        table.add_column(column)
+    for row in rows:
+        r = row.request
+        status = f"[red]{r.status} (overdue)[/]" if row.overdue else r.status
+        table.add_row(str(r.id), row.department, row.platform, r.purpose, str(r.vcpus), f"{r.memory_gb:g}",
+                      f"{r.storage_gb:g}", status, row.due.isoformat(), r.reason or "")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(capacity_app, name="capacity")

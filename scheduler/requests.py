@@ -1,0 +1,139 @@
+"""Capacity requests at the database edge: submit (decided at once), review the queue, list overdue.
+
+Department quotas come from ``SHANGYUN_DEPARTMENT_QUOTA_VCPUS`` / ``…_MEMORY_GB`` / ``…_STORAGE_GB``.
+What a department holds on a platform is its cloud instances (project ``dept-<code>`` or its code)
+plus the requests already approved for it there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlmodel import Session, col, select
+
+from inventory import services
+from inventory.audit import Actor
+from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
+from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
+from scheduler.forecast_data import platform_forecasts
+from scheduler.room_data import newest_current_plan
+
+OPEN = ("approved", "pending", "queued")
+
+
+class DepartmentQuota(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_DEPARTMENT_QUOTA_", extra="ignore")
+    vcpus: float = Field(256, ge=0)
+    memory_gb: float = Field(1024, ge=0)
+    storage_gb: float = Field(20480, ge=0)
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request: CapacityRequest
+    department: str
+    platform: str
+    due: dt.date
+    overdue: bool
+
+
+def _amount(request: CapacityRequest) -> dict[str, float]:
+    return {"vcpus": float(request.vcpus), "memory_gb": request.memory_gb, "storage_gb": request.storage_gb}
+
+
+def situation(session: Session, department: Department, platform: CloudPlatform, today: dt.date,
+              exclude: int | None = None) -> Situation:
+    """Everything ``admit`` weighs for ``department`` on ``platform``."""
+    assert department.id is not None and platform.id is not None
+    projects = [f"dept-{department.code.lower()}", department.code]
+    in_use = dict.fromkeys(RESOURCES, 0.0)
+    for instance in session.exec(select(CloudInstance).where(CloudInstance.platform_id == platform.id,
+                                                             col(CloudInstance.project).in_(projects))):
+        in_use["vcpus"] += instance.vcpus
+        in_use["memory_gb"] += instance.memory_gb
+        in_use["storage_gb"] += instance.disk_gb
+    since = dt.datetime.combine(today - dt.timedelta(days=90), dt.time(), dt.UTC)
+    open_purposes: dict[str, int] = {}
+    granted = dict.fromkeys(RESOURCES, 0.0)
+    for request in session.exec(select(CapacityRequest).where(CapacityRequest.platform_id == platform.id,
+                                                              col(CapacityRequest.status).in_(OPEN))):
+        assert request.id is not None
+        if request.id == exclude:
+            continue
+        if request.department_id == department.id and request.requested_at >= since:
+            open_purposes.setdefault(normalised(request.purpose), request.id)
+        if request.status == "approved":
+            for r, v in _amount(request).items():
+                granted[r] += v
+                if request.department_id == department.id:
+                    in_use[r] += v
+    ratio = platform.cpu_ratio or 1.0
+    capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb}
+    now = {"vcpus": float(platform.allocated_vcpus or 0) + granted["vcpus"],
+           "memory_gb": float(platform.allocated_memory_gb or 0) + granted["memory_gb"],
+           "storage_gb": float(platform.allocated_storage_gb or 0) + granted["storage_gb"]}
+    (forecast,) = platform_forecasts(session, newest_current_plan(session), today, 90, platform.name)
+    later = {r.resource: r.share_at_horizon * r.capacity + granted[r.resource] for r in forecast.resources}
+    return Situation(DepartmentQuota().model_dump(), in_use, capacity, now, later, open_purposes)
+
+
+def _lookup(session: Session, department: str, platform: str) -> tuple[Department, CloudPlatform]:
+    found = session.exec(select(Department).where(Department.code == department)).first()
+    if found is None:
+        raise LookupError(f"no department {department!r}")
+    target = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform)).first()
+    if target is None:
+        raise LookupError(f"no cloud platform {platform!r}")
+    return found, target
+
+
+def submit(session: Session, department: str, platform: str, amount: dict[str, float], purpose: str, actor: Actor,
+           now: dt.datetime) -> tuple[CapacityRequest, Decision]:
+    """Record a request and decide it at once (audited)."""
+    if any(v < 0 for v in amount.values()):
+        raise ValueError("sizes must not be negative")
+    if not purpose.strip():
+        raise ValueError("purpose: say what the capacity is for")
+    dept, target = _lookup(session, department, platform)
+    decision = admit(Ask(department, platform, amount, purpose), situation(session, dept, target, now.date()))
+    assert dept.id is not None and target.id is not None
+    request = services.create(session=session, actor=actor, obj=CapacityRequest(
+        department_id=dept.id, platform_id=target.id, vcpus=int(amount.get("vcpus", 0)),
+        memory_gb=amount.get("memory_gb", 0.0), storage_gb=amount.get("storage_gb", 0.0), purpose=purpose.strip(),
+        status=decision.status, reason=f"{decision.reason_zh} / {decision.reason_en}"[:1000], requested_at=now,
+        decided_at=now))
+    return request, decision
+
+
+def review_queued(session: Session, actor: Actor, now: dt.datetime) -> list[tuple[int, str]]:
+    """Decide the queued requests again (oldest first), e.g. after an expansion; (id, new status) of each."""
+    changed = []
+    for request in session.exec(select(CapacityRequest).where(CapacityRequest.status == "queued")
+                                .order_by(col(CapacityRequest.requested_at))):
+        dept = session.get(Department, request.department_id)
+        platform = session.get(CloudPlatform, request.platform_id)
+        assert dept is not None and platform is not None and request.id is not None
+        decision = admit(Ask(dept.code, platform.name, _amount(request), request.purpose),
+                         situation(session, dept, platform, now.date(), exclude=request.id))
+        services.update(session=session, actor=actor, obj=request, changes={
+            "status": decision.status, "reason": f"{decision.reason_zh} / {decision.reason_en}"[:1000],
+            "decided_at": now})
+        changed.append((request.id, decision.status))
+    return changed
+
+
+def list_requests(session: Session, today: dt.date, overdue_only: bool = False) -> list[RequestRow]:
+    """Requests with their 5-working-day due date; overdue = still pending or queued after it."""
+    names = {d.id: d.code for d in session.exec(select(Department))}
+    platforms = {p.id: p.name for p in session.exec(select(CloudPlatform))}
+    rows = []
+    for request in session.exec(select(CapacityRequest).order_by(col(CapacityRequest.requested_at))):
+        due = due_date(request.requested_at.date())
+        overdue = request.status in ("pending", "queued") and today > due
+        if overdue or not overdue_only:
+            rows.append(RequestRow(request, names.get(request.department_id, "?"),
+                                   platforms.get(request.platform_id, "?"), due, overdue))
+    return rows

@@ -23,17 +23,23 @@ def request_command(
     vcpus: Annotated[int, typer.Option(min=0)] = 0,
     memory_gb: Annotated[float, typer.Option("--memory-gb", min=0)] = 0.0,
     storage_gb: Annotated[float, typer.Option("--storage-gb", min=0)] = 0.0,
+    cloud: Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
+    = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]
+    = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context")] = None,
 ) -> None:
     """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from scheduler.requests import submit
+    from scheduler.requests import raise_quota_with, submit
 
+    raiser = raise_quota_with(cloud, kubeconfig, context) if (cloud or kubeconfig or context) else None
     try:
         with session_scope() as session:
             request, decision = submit(session, department, platform,
                                        {"vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}, purpose,
-                                       Actor.cli(), dt.datetime.now(dt.UTC))
+                                       Actor.cli(), dt.datetime.now(dt.UTC), raiser)
             ident = request.id
     except (LookupError, ValueError) as exc:
         err_console.print(f"[red]error:[/] {exc}", markup=False)
@@ -43,14 +49,21 @@ def request_command(
 
 
 @capacity_app.command("review")
-def review_command() -> None:
+def review_command(
+    cloud: Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
+    = None,
+    kubeconfig: Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]
+    = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context")] = None,
+) -> None:
     """Decide the queued requests again (after an expansion, say)."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from scheduler.requests import review_queued
+    from scheduler.requests import raise_quota_with, review_queued
 
+    raiser = raise_quota_with(cloud, kubeconfig, context) if (cloud or kubeconfig or context) else None
     with session_scope() as session:
-        changed = review_queued(session, Actor.cli(), dt.datetime.now(dt.UTC))
+        changed = review_queued(session, Actor.cli(), dt.datetime.now(dt.UTC), raiser)
     for ident, status in changed:
         console.print(f"request #{ident}: {status}")
     console.print(f"{len(changed)} queued request(s) reviewed")

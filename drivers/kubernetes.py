@@ -76,6 +76,16 @@ class KubernetesDriver:
             changed = True
         return changed
 
+    def raise_quota(self, name: str, cpu: float, memory_gb: float) -> None:
+        """Add ``cpu`` cores and ``memory_gb`` to the namespace's quota (made with these if it has none)."""
+        found = self._exists(f"quota {name}", self.core.read_namespaced_resource_quota, QUOTA_NAME, name)
+        hard = dict(found.spec.hard or {}) if found is not None else {}
+        from collectors.kubernetes_cluster import quantity
+
+        total_cpu = float(quantity(hard.get("requests.cpu", "0"))) + cpu
+        total_memory = float(quantity(hard.get("requests.memory", "0"))) / 1024**3 + memory_gb
+        self.ensure_namespace(name, cpu=total_cpu, memory_gb=total_memory)
+
     def apply_workload(self, namespace: str, name: str, *, image: str, cpu: float, memory_gb: float, port: int,
                        storage_gb: int, replicas: int = 1) -> bool:
         """Deployment + Service + PVC named ``name``; returns whether any was created or replaced."""

@@ -8,12 +8,15 @@ plus the requests already approved for it there.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
+from drivers.errors import DriverError
 from inventory import services
 from inventory.audit import Actor
 from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
@@ -90,15 +93,56 @@ def _lookup(session: Session, department: str, platform: str) -> tuple[Departmen
     return found, target
 
 
+QuotaRaiser = Callable[[CloudPlatform, Department, dict[str, float]], None]
+
+
+def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: str | None = None) -> QuotaRaiser:
+    """What an approval does on the platform: raise the department project's OpenStack quota (``cloud`` of
+    clouds.yaml) or its Kubernetes namespace quota (kubeconfig ``context``) by the amount granted."""
+
+    def apply(platform: CloudPlatform, department: Department, amount: dict[str, float]) -> None:
+        name = f"dept-{department.code.lower()}"
+        if platform.kind == "kubernetes":
+            from drivers.kubernetes import KubernetesDriver
+
+            KubernetesDriver.connect(kubeconfig, context).raise_quota(name, amount["vcpus"], amount["memory_gb"])
+            return
+        if cloud is None:
+            raise DriverError("no --cloud given for an OpenStack platform")
+        from drivers.openstack import OpenStackDriver
+
+        OpenStackDriver.connect(cloud).ensure_project(name, {
+            "cores": math.ceil(amount["vcpus"]), "ram_mb": int(amount["memory_gb"] * 1024),
+            "gigabytes": math.ceil(amount["storage_gb"])})
+
+    return apply
+
+
+def _granted(decision: Decision, raise_quota: QuotaRaiser | None, platform: CloudPlatform, department: Department,
+             amount: dict[str, float]) -> Decision:
+    """An approval raises the quota on the platform; if that fails the request waits in the queue."""
+    if decision.status != "approved" or raise_quota is None:
+        return decision
+    try:
+        raise_quota(platform, department, amount)
+    except DriverError as exc:
+        return Decision("queued", f"approved, but the quota could not be raised: {exc}",
+                        f"已批准，但配额调整失败：{exc}")
+    return Decision("approved", f"{decision.reason_en}; quota raised on the platform",
+                    f"{decision.reason_zh}；平台配额已调整")
+
+
 def submit(session: Session, department: str, platform: str, amount: dict[str, float], purpose: str, actor: Actor,
-           now: dt.datetime) -> tuple[CapacityRequest, Decision]:
-    """Record a request and decide it at once (audited)."""
+           now: dt.datetime, raise_quota: QuotaRaiser | None = None) -> tuple[CapacityRequest, Decision]:
+    """Record a request and decide it at once (audited); an approval raises the quota through ``raise_quota``."""
     if any(v < 0 for v in amount.values()):
         raise ValueError("sizes must not be negative")
     if not purpose.strip():
         raise ValueError("purpose: say what the capacity is for")
     dept, target = _lookup(session, department, platform)
     decision = admit(Ask(department, platform, amount, purpose), situation(session, dept, target, now.date()))
+    full = {r: float(amount.get(r, 0.0)) for r in RESOURCES}
+    decision = _granted(decision, raise_quota, target, dept, full)
     assert dept.id is not None and target.id is not None
     request = services.create(session=session, actor=actor, obj=CapacityRequest(
         department_id=dept.id, platform_id=target.id, vcpus=int(amount.get("vcpus", 0)),
@@ -108,7 +152,8 @@ def submit(session: Session, department: str, platform: str, amount: dict[str, f
     return request, decision
 
 
-def review_queued(session: Session, actor: Actor, now: dt.datetime) -> list[tuple[int, str]]:
+def review_queued(session: Session, actor: Actor, now: dt.datetime,
+                  raise_quota: QuotaRaiser | None = None) -> list[tuple[int, str]]:
     """Decide the queued requests again (oldest first), e.g. after an expansion; (id, new status) of each."""
     changed = []
     for request in session.exec(select(CapacityRequest).where(CapacityRequest.status == "queued")
@@ -118,6 +163,7 @@ def review_queued(session: Session, actor: Actor, now: dt.datetime) -> list[tupl
         assert dept is not None and platform is not None and request.id is not None
         decision = admit(Ask(dept.code, platform.name, _amount(request), request.purpose),
                          situation(session, dept, platform, now.date(), exclude=request.id))
+        decision = _granted(decision, raise_quota, platform, dept, _amount(request))
         services.update(session=session, actor=actor, obj=request, changes={
             "status": decision.status, "reason": f"{decision.reason_zh} / {decision.reason_en}"[:1000],
             "decided_at": now})

@@ -79,3 +79,26 @@ def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None
     assert "test env" not in overdue.stdout
     reviewed = run_cli("capacity", "review", db_url=db_url)
     assert reviewed.returncode == 0 and "queued request(s) reviewed" in reviewed.stdout
+
+
+def test_an_approval_raises_the_quota_or_waits_when_it_cannot() -> None:
+    """``raise_quota`` is the hook the real drivers plug into (tested against the test cloud below)."""
+    from drivers.errors import DriverError
+    from inventory.models import CloudPlatform, Department
+    from scheduler.admission import Decision
+    from scheduler.requests import _granted
+
+    calls: list[dict[str, float]] = []
+    platform, department = CloudPlatform(name="p", kind="openstack", mlps_level=3, vcpus=1, memory_gb=1,
+                                         storage_gb=1), Department(code="D1", name="d")
+    approved = Decision("approved", "fits", "可以")
+    done = _granted(approved, lambda p, d, amount: calls.append(amount), platform, department, {"vcpus": 4.0})
+    assert done.status == "approved" and "quota raised" in done.reason_en and calls == [{"vcpus": 4.0}]
+
+    def failing(p: object, d: object, amount: object) -> None:
+        raise DriverError("cloud 'x' not usable (ConnectFailure)")
+
+    waiting = _granted(approved, failing, platform, department, {"vcpus": 4.0})
+    assert waiting.status == "queued" and "could not be raised: cloud 'x' not usable" in waiting.reason_en
+    rejected = Decision("rejected", "no", "否")
+    assert _granted(rejected, failing, platform, department, {}) is rejected

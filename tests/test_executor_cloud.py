@@ -155,3 +155,35 @@ def test_openstack_driver_is_idempotent_and_moves_things(testcloud: Any) -> None
                 testcloud.compute.delete_flavor(flavor)
         testcloud.identity.delete_project(project)
     assert scoped.delete_server(tag) is False  # already gone: nothing to delete
+
+
+def test_an_approved_request_raises_the_project_quota(testcloud: Any, db_url: str, tiny_estate: Path) -> None:
+    import uuid
+
+    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        from inventory.models import CloudPlatform, Department
+
+        platform = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "openstack")).first()
+        department = session.exec(select(Department).order_by(col(Department.code).desc())).first()
+    engine.dispose()
+    assert platform is not None and department is not None
+    project_name = f"dept-{department.code.lower()}"
+    existing = testcloud.identity.find_project(project_name, domain_id="default")
+    before = testcloud.compute.get_quota_set(existing, usage=True).cores if existing else 0
+    try:
+        result = run_cli("capacity", "request", "--department", department.code, "--platform", platform.name,
+                         "--vcpus", "40", "--memory-gb", "64", "--purpose", f"quota test {uuid.uuid4().hex[:6]}",
+                         "--cloud", "testcloud", db_url=db_url)
+        assert result.returncode == 0, result.stderr
+        assert "approved" in result.stdout and "quota raised on the platform" in result.stdout, result.stdout
+        project = testcloud.identity.find_project(project_name, domain_id="default")
+        quota = testcloud.compute.get_quota_set(project, usage=True)
+        assert quota.cores >= quota.usage.get("cores", 0) + 40 and quota.cores >= before
+        assert quota.ram >= 64 * 1024
+    finally:
+        project = testcloud.identity.find_project(project_name, domain_id="default")
+        if project is not None and existing is None and not list(testcloud.compute.servers(project_id=project.id,
+                                                                                            all_projects=True)):
+            testcloud.identity.delete_project(project)

@@ -186,3 +186,12 @@ def test_real_cluster() -> None:
         assert kube.ensure_namespace(name, cpu=1, memory_gb=1) is False
     finally:
         kube.core.delete_namespace(name)
+
+
+def test_raise_quota_adds_to_the_namespace_quota(tmp_path: Path, api_server: Any) -> None:
+    url, objects, _ = api_server
+    kube = _driver(tmp_path, url)
+    kube.raise_quota("dept-d0009", cpu=2, memory_gb=4)  # no quota yet: made with the amount
+    kube.raise_quota("dept-d0009", cpu=1.5, memory_gb=2)
+    hard = objects["/api/v1/namespaces/dept-d0009/resourcequotas/shangyun-quota"]["spec"]["hard"]
+    assert hard == {"requests.cpu": "3500m", "requests.memory": "6144Mi"}

@@ -13,6 +13,10 @@ from rich.table import Table
 capacity_app = typer.Typer(help="Departments' capacity requests (资源申请).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
+# Where an approval raises the quota (both commands may approve).
+CloudOption = Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
+KubeconfigOption = Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]
+ContextOption = Annotated[str | None, typer.Option(help="kubeconfig context")]
 
 
 @capacity_app.command("request")
@@ -23,18 +27,16 @@ def request_command(
     vcpus: Annotated[int, typer.Option(min=0)] = 0,
     memory_gb: Annotated[float, typer.Option("--memory-gb", min=0)] = 0.0,
     storage_gb: Annotated[float, typer.Option("--storage-gb", min=0)] = 0.0,
-    cloud: Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
-    = None,
-    kubeconfig: Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]
-    = None,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context")] = None,
+    cloud: CloudOption = None,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
 ) -> None:
     """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason."""
     from inventory.audit import Actor
     from inventory.db import session_scope
     from scheduler.requests import raise_quota_with, submit
 
-    raiser = raise_quota_with(cloud, kubeconfig, context) if (cloud or kubeconfig or context) else None
+    raiser = raise_quota_with(cloud, kubeconfig, context)
     try:
         with session_scope() as session:
             request, decision = submit(session, department, platform,
@@ -50,18 +52,16 @@ def request_command(
 
 @capacity_app.command("review")
 def review_command(
-    cloud: Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
-    = None,
-    kubeconfig: Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]
-    = None,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context")] = None,
+    cloud: CloudOption = None,
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
 ) -> None:
     """Decide the queued requests again (after an expansion, say)."""
     from inventory.audit import Actor
     from inventory.db import session_scope
     from scheduler.requests import raise_quota_with, review_queued
 
-    raiser = raise_quota_with(cloud, kubeconfig, context) if (cloud or kubeconfig or context) else None
+    raiser = raise_quota_with(cloud, kubeconfig, context)
     with session_scope() as session:
         changed = review_queued(session, Actor.cli(), dt.datetime.now(dt.UTC), raiser)
     for ident, status in changed:

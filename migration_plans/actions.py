@@ -174,13 +174,14 @@ class StepContext:
             values["ansible_host"] = server.ip.split(",")[0].strip()
         return values | site.ansible_vars | extra
 
-    def ansible(self, playbook: str, **extra: Any) -> dict[str, Any]:
-        """Run ``playbook`` on the item's source servers; a failed run raises ``DriverError`` with the reason."""
-        inventory = {"all": {"hosts": {s.hostname: self.host_vars(s, **extra) for s in self.servers}}}
+    def ansible(self, playbook: str, servers: list[SourceServer] | None = None, **extra: Any) -> dict[str, Any]:
+        """Run ``playbook`` on the item's source servers (or ``servers``); a failed run raises ``DriverError``."""
+        servers = self.servers if servers is None else servers
+        inventory = {"all": {"hosts": {s.hostname: self.host_vars(s, **extra) for s in servers}}}
         if self.dry_run:
             self.calls.append(DriverCall("ansible", "run_playbook", {
-                "playbook": playbook, "hosts": [s.hostname for s in self.servers],
-                "vars": {s.hostname: masked(v) for s, v in zip(self.servers, inventory["all"]["hosts"].values(),
+                "playbook": playbook, "hosts": [s.hostname for s in servers],
+                "vars": {s.hostname: masked(v) for s, v in zip(servers, inventory["all"]["hosts"].values(),
                                                                 strict=True)}}))
             return {}
         artifacts = self.artifacts_dir
@@ -329,13 +330,11 @@ def k8s_delete(ctx: StepContext) -> dict[str, Any]:
 
 
 def _archive(ctx: StepContext, playbook: str) -> dict[str, Any]:
-    inventory_target = {s.hostname: str(Path(ctx.site.target_root) / "archive" / ctx.system_code / s.hostname)
-                        for s in ctx.servers}
+    archive = Path(ctx.site.target_root) / "archive" / ctx.system_code
     results: dict[str, Any] = {}
     for source in ctx.servers:  # one archive folder per server
-        single = StepContext(**{**ctx.__dict__, "servers": [source]})
-        results |= single.ansible(playbook, shangyun_target=inventory_target[source.hostname])
-    return results | {"archive": str(Path(ctx.site.target_root) / "archive" / ctx.system_code)}
+        results |= ctx.ansible(playbook, [source], shangyun_target=str(archive / source.hostname))
+    return results | {"archive": str(archive)}
 
 
 def archive(ctx: StepContext) -> dict[str, Any]:

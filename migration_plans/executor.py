@@ -244,9 +244,7 @@ class Executor:
     def process(self, item_id: int) -> str:
         """Run the item's remaining steps; return its state when it stops."""
         with Session(self.engine, expire_on_commit=False) as session:
-            item = session.get(RunItem, item_id)
-            if item is None:
-                raise ExecutionError(f"no run item {item_id}")
+            item = _load_item(session, item_id)
             ctx = self.context(session, item)
             ctx.on_progress = lambda message: self._say(ctx, message)
             refusal = self._refusal(session, item)
@@ -263,14 +261,15 @@ class Executor:
                 return self._fail_without_steps(session, item, ctx, "the system has no servers in the inventory")
             while item.next_step < len(steps):
                 step = steps[item.next_step]
-                stop = self._must_wait(session, item, step)
+                events = self._step_events(session, item, step)
+                stop = self._must_wait(item, step, events)
                 if stop:
                     item.state, item.error = ItemState.WAITING, stop
                     self._event(session, item, step.name, "gate", "waiting", {"reason": stop})
                     session.commit()
                     self._say(ctx, f"waiting at {step.name}: {stop}")
                     return item.state
-                if step.action.startswith("ansible:") and self._interrupted(session, item, step):
+                if step.action.startswith("ansible:") and self._interrupted(events):
                     from drivers.ansible import stop_leftovers
 
                     stopped = stop_leftovers(ctx.artifacts_dir)
@@ -315,27 +314,29 @@ class Executor:
         self._say(ctx, f"failed: {reason}")
         return item.state
 
-    def _must_wait(self, session: Session, item: RunItem, step: Step) -> str | None:
+    @staticmethod
+    def _step_events(session: Session, item: RunItem, step: Step) -> list[RunEvent]:
+        return list(session.exec(select(RunEvent).where(RunEvent.item_id == item.id, RunEvent.step == step.name)
+                                 .order_by(col(RunEvent.counter))))
+
+    @staticmethod
+    def _interrupted(events: list[RunEvent]) -> bool:
+        """A worker started the step and never finished it (approvals in between do not count)."""
+        phases = [e.phase for e in events if e.phase in ("before", "after")]
+        return bool(phases) and phases[-1] == "before"
+
+    def _must_wait(self, item: RunItem, step: Step, events: list[RunEvent]) -> str | None:
         """Why the step may not run now (a gate without approval, or an interrupted non-idempotent step)."""
-        events = session.exec(select(RunEvent).where(RunEvent.item_id == item.id, RunEvent.step == step.name)
-                              .order_by(col(RunEvent.counter))).all()
-        approved = any(e.phase == "approve" for e in events)
-        if step.gate and not approved:
+        approvals = [e.counter for e in events if e.phase == "approve"]
+        if step.gate and not approvals:
             return f"needs approval: shangyun migrate approve {item.id} {step.name}"
-        interrupted = bool(events) and events[-1].phase == "before"
-        if interrupted and not step.idempotent:
-            last_approval = max((e.counter for e in events if e.phase == "approve"), default=0)
+        if self._interrupted(events) and not step.idempotent:
             last_start = max(e.counter for e in events if e.phase == "before")
-            if last_approval < last_start:
+            if max(approvals, default=0) < last_start:
                 return (f"interrupted during {step.name}, which is not safe to repeat: check the systems, then "
                         f"`shangyun migrate approve {item.id} {step.name}` to run it again or "
                         f"`shangyun migrate rollback {item.id}`")
         return None
-
-    def _interrupted(self, session: Session, item: RunItem, step: Step) -> bool:
-        last = session.exec(select(RunEvent).where(RunEvent.item_id == item.id, RunEvent.step == step.name)
-                            .order_by(col(RunEvent.counter).desc())).first()
-        return last is not None and last.phase == "before"
 
     def _revert(self, session: Session, item: RunItem, ctx: StepContext, done: tuple[Step, ...]) -> str:
         """Run the reverts of ``done`` in reverse order; the item ends rolled back, or failed if one fails."""
@@ -373,9 +374,7 @@ class Executor:
     def approve(self, item_id: int, step_name: str) -> RunItem:
         """Record a person's approval of ``step_name``; a waiting item becomes pending again."""
         with Session(self.engine, expire_on_commit=False) as session:
-            item = session.get(RunItem, item_id)
-            if item is None:
-                raise ExecutionError(f"no run item {item_id}")
+            item = _load_item(session, item_id)
             names = [s.name for s in runbook(item.strategy)]
             if step_name not in names:
                 raise ExecutionError(f"item {item_id} ({item.strategy}) has no step {step_name!r}; steps: "
@@ -394,9 +393,7 @@ class Executor:
     def rollback(self, item_id: int) -> str:
         """Undo what a not-completed item made (reverts of its done steps, newest first)."""
         with Session(self.engine, expire_on_commit=False) as session:
-            item = session.get(RunItem, item_id)
-            if item is None:
-                raise ExecutionError(f"no run item {item_id}")
+            item = _load_item(session, item_id)
             if item.state == ItemState.COMPLETED:
                 raise ExecutionError(f"item {item_id} is completed: its source was decommissioned, there is "
                                      "nothing to go back to")
@@ -426,6 +423,13 @@ class Executor:
                 assert item.id is not None
                 out.append(ItemSummary(item.id, code, item.strategy, item.state, step, item.error))
             return out
+
+
+def _load_item(session: Session, item_id: int) -> RunItem:
+    item = session.get(RunItem, item_id)
+    if item is None:
+        raise ExecutionError(f"no run item {item_id}")
+    return item
 
 
 def _reason(exc: Exception) -> str:

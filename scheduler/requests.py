@@ -96,9 +96,13 @@ def _lookup(session: Session, department: str, platform: str) -> tuple[Departmen
 QuotaRaiser = Callable[[CloudPlatform, Department, dict[str, float]], None]
 
 
-def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: str | None = None) -> QuotaRaiser:
+def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: str | None = None,
+                     ) -> QuotaRaiser | None:
     """What an approval does on the platform: raise the department project's OpenStack quota (``cloud`` of
-    clouds.yaml) or its Kubernetes namespace quota (kubeconfig ``context``) by the amount granted."""
+    clouds.yaml) or its Kubernetes namespace quota (kubeconfig ``context``) by the amount granted. None when
+    no platform access is given: approvals are then recorded only."""
+    if not (cloud or kubeconfig or context):
+        return None
 
     def apply(platform: CloudPlatform, department: Department, amount: dict[str, float]) -> None:
         name = f"dept-{department.code.lower()}"

@@ -14,7 +14,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from inventory.db import create_db_engine
 from inventory.models import CloudHost, CloudPlatform, NamespaceUsage, Server, UtilizationSample
 from tests.conftest import run_cli
+from tests.json_api_double import JsonHandler
 
 TOKEN = "k8s-" + "token-never-printed-1234"
 BARE_METAL_NODE = "r0001-srv002"  # a surveyed server of the tiny estate that now runs as a node
@@ -61,10 +62,10 @@ CLUSTER: dict[str, Any] = {
 }
 
 
-class _ApiDouble(BaseHTTPRequestHandler):
+class _ApiDouble(JsonHandler):
     metrics = True
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server names its handlers so)
         path = self.path.split("?")[0]
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._reply(401, {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401})
@@ -72,17 +73,6 @@ class _ApiDouble(BaseHTTPRequestHandler):
             self._reply(200, CLUSTER[path])
         else:
             self._reply(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404})
-
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 def _serve(metrics: bool) -> Iterator[str]:

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 
 from drivers.errors import QuotaExceededError, StepTimeoutError, UnreachableError
 from drivers.kubernetes import KubernetesDriver
+from tests.json_api_double import JsonHandler
 
 TOKEN = "driver-" + "token-never-shown-42"
 
@@ -31,7 +32,7 @@ def _millicores(value: str) -> int:
     return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
 
 
-class _ApiServerDouble(BaseHTTPRequestHandler):
+class _ApiServerDouble(JsonHandler):
     objects: dict[str, dict[str, Any]]
     ready: bool
 
@@ -44,15 +45,7 @@ class _ApiServerDouble(BaseHTTPRequestHandler):
     def _body(self) -> dict[str, Any]:
         return dict(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"))
 
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server names its handlers so)
         if not self._authorised():
             return
         found = self.objects.get(self.path.split("?")[0])
@@ -64,7 +57,7 @@ class _ApiServerDouble(BaseHTTPRequestHandler):
             found = found | {"status": {"replicas": replicas, "readyReplicas": replicas if self.ready else 0}}
         self._reply(200, found)
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 (http.server names its handlers so)
         if not self._authorised():
             return
         body = self._body()
@@ -77,7 +70,7 @@ class _ApiServerDouble(BaseHTTPRequestHandler):
         self.objects[path] = body
         self._reply(201, body)
 
-    def do_PUT(self) -> None:
+    def do_PUT(self) -> None:  # noqa: N802 (http.server names its handlers so)
         if not self._authorised():
             return
         path = self.path.split("?")[0]
@@ -87,7 +80,7 @@ class _ApiServerDouble(BaseHTTPRequestHandler):
         self.objects[path] = self._body()
         self._reply(200, self.objects[path])
 
-    def do_DELETE(self) -> None:
+    def do_DELETE(self) -> None:  # noqa: N802 (http.server names its handlers so)
         if not self._authorised():
             return
         deleted = self.objects.pop(self.path.split("?")[0], None)
@@ -108,9 +101,6 @@ class _ApiServerDouble(BaseHTTPRequestHandler):
         self._reply(403, {"kind": "Status", "reason": "Forbidden", "code": 403,
                           "message": f"exceeded quota: shangyun-quota, requested: requests.cpu={wanted}m"})
         return False
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture

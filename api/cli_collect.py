@@ -76,12 +76,18 @@ def _drain(queue: DiskQueue, url: str, token: str) -> tuple[int, int, str]:
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    scheduler: Annotated[bool, typer.Option(help="run the scheduled jobs in-process (one active instance per "
+                                            "database)")] = True,
 ) -> None:
-    """Run the HTTP server (agent ingest at POST /api/v1/collect)."""
+    """Run the HTTP server (API under /api/v1) with the scheduler in-process unless --no-scheduler."""
+    import os
+
     import uvicorn
 
     from inventory.db import get_engine
 
+    if not scheduler:
+        os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "false"
     get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
     uvicorn.run("api.app:app", host=host, port=port, log_level="info")
 
@@ -95,63 +101,17 @@ def collect_openstack_command(
     = None,
 ) -> None:
     """Mirror an OpenStack cloud (hosts, flavors, servers, pools, volumes) into the inventory."""
-    import openstack
-    from keystoneauth1 import exceptions as ks_exceptions
-    from openstack import exceptions as os_exceptions
-    from sqlmodel import Session
-
-    from collectors.openstack_cloud import CloudError, collect_openstack
     from inventory.audit import Actor
-    from inventory.cloud_writer import openstack_machines, write_openstack
-    from inventory.db import get_engine
+    from inventory.cloud_collection import CollectionError, collect_openstack_cloud
+    from inventory.db import session_scope
 
-    name = platform or cloud
-    with Session(get_engine()) as session:
-        level = _platform_level(session, name, mlps_level)
-        try:
-            conn = openstack.connect(cloud=cloud)
-            facts = collect_openstack(conn)
-        except (CloudError, os_exceptions.SDKException, ks_exceptions.ClientException) as exc:
-            message = str(exc) if isinstance(exc, CloudError) else f"cloud {cloud!r} not usable ({type(exc).__name__})"
-            err_console.print(f"[red]error:[/] {message}", markup=False)
-            raise typer.Exit(2) from None
-        actor = Actor.cli()
-        try:
-            counts = write_openstack(session, name, level, facts, actor)
-        except ValueError as exc:  # the name belongs to a platform of another kind
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
-        matched = _record_machines(session, "openstack", facts.collected_at, openstack_machines(facts), actor)
-        session.commit()
-    Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
-                                            for k, c in counts.items()) + f"; {matched} inventory server(s) measured")
-
-
-def _platform_level(session: Any, name: str, given: int | None) -> int:
-    """The platform's 等保 level: as given, else as the inventory knows it; exit 2 when neither says."""
-    from sqlmodel import select
-
-    from inventory.models import CloudPlatform
-
-    level = given or session.exec(select(CloudPlatform.mlps_level).where(CloudPlatform.name == name)).first()
-    if level is None:
-        err_console.print(f"[red]error:[/] give --mlps-level: the inventory does not know {name!r}'s 等保 level")
-        raise typer.Exit(2)
-    return int(level)
-
-
-def _record_machines(session: Any, source: str, at: Any, machines: list[Any], actor: Any) -> int:
-    """Samples and facts of cloud machines that are inventory servers, then their systems' zombie verdicts."""
-    from zoneinfo import ZoneInfo
-
-    from inventory.cloud_samples import record_cloud_use
-    from inventory.settings import get_settings
-    from migration_plans.store import refresh_zombies_of_server
-
-    touched = record_cloud_use(session, source, at, machines, ZoneInfo(get_settings().timezone), actor)
-    for server_id in touched:
-        refresh_zombies_of_server(session, server_id, actor)
-    return len(touched)
+    try:
+        with session_scope() as session:
+            collected = collect_openstack_cloud(session, cloud, platform, mlps_level, Actor.cli())
+    except CollectionError as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    Console().print(collected.summary(), markup=False, highlight=False)
 
 
 @collect_app.command("kubernetes")
@@ -165,35 +125,17 @@ def collect_kubernetes_command(
     = None,
 ) -> None:
     """Mirror a Kubernetes cluster: nodes (allocatable), and pods' requests and use by namespace."""
-    from sqlmodel import Session
-
-    from collectors.kubernetes_cluster import api_client_from_kubeconfig, collect_kubernetes
-    from collectors.openstack_cloud import CloudError
     from inventory.audit import Actor
-    from inventory.cloud_writer import kubernetes_machines, write_kubernetes
-    from inventory.db import get_engine
+    from inventory.cloud_collection import CollectionError, collect_kubernetes_cluster
+    from inventory.db import session_scope
 
     try:
-        client, context_name = api_client_from_kubeconfig(kubeconfig, context)
-    except CloudError as exc:
+        with session_scope() as session:
+            collected = collect_kubernetes_cluster(session, kubeconfig, context, platform, mlps_level, Actor.cli())
+    except CollectionError as exc:
         err_console.print(f"[red]error:[/] {exc}", markup=False)
         raise typer.Exit(2) from None
-    name = platform or context_name
-    with Session(get_engine()) as session:
-        level = _platform_level(session, name, mlps_level)
-        try:
-            facts = collect_kubernetes(client)
-            actor = Actor.cli()
-            counts = write_kubernetes(session, name, level, facts, actor)
-        except (CloudError, ValueError) as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
-        matched = _record_machines(session, "kubernetes", facts.collected_at, kubernetes_machines(facts), actor)
-        session.commit()
-    use = "" if facts.metrics_available else " (no metrics API: use unknown)"
-    Console().print(f"{name}: " + "; ".join(f"{k} +{c.created} ~{c.updated} ={c.unchanged} -{c.removed}"
-                                            for k, c in counts.items()) + f"; {matched} inventory server(s) measured"
-                    + use)
+    Console().print(collected.summary(), markup=False, highlight=False)
 
 
 @collect_app.command("ansible")

@@ -25,8 +25,16 @@ def rebalance_command(
     max_load: Annotated[float, typer.Option(min=0.05, max=1.0, help="no host's CPU load above this")] = 0.8,
     as_json: Annotated[bool, typer.Option("--json", help="print only the result (FORMATS.md §3)")] = False,
     show: Annotated[int, typer.Option(min=0, help="moves listed in the table view")] = 50,
+    propose: Annotated[bool, typer.Option("--apply", help="with --platform: store the moves as a proposal for "
+                                          "an operator to approve (shangyun schedule approve)")] = False,
+    auto: Annotated[bool, typer.Option("--auto", help="with --platform: apply the moves now, without approval")]
+    = False,
+    cloud: Annotated[str | None, typer.Option(help="clouds.yaml cloud that --auto applies the moves on")] = None,
 ) -> None:
-    """Plan live and volume migrations for a goal; print the moves with before/after figures."""
+    """Plan live and volume migrations for a goal; print the moves with before/after figures.
+
+    With ``--apply`` the moves are stored as a proposal (approval mode); ``--auto --cloud C`` applies them
+    at once."""
     from scheduler.rebalance import rebalance
     from scheduler.snapshot import SnapshotError, parse_snapshot
 
@@ -35,6 +43,12 @@ def rebalance_command(
         raise typer.Exit(2)
     if (snapshot is None) == (platform is None):
         err_console.print("[red]error:[/] give --snapshot FILE or --platform NAME")
+        raise typer.Exit(2)
+    if (propose or auto) and platform is None:
+        err_console.print("[red]error:[/] --apply and --auto need --platform: a snapshot file names no cloud")
+        raise typer.Exit(2)
+    if auto and cloud is None:
+        err_console.print("[red]error:[/] --auto needs --cloud NAME (clouds.yaml) to apply the moves on")
         raise typer.Exit(2)
     try:
         if snapshot is not None:
@@ -53,6 +67,13 @@ def rebalance_command(
         err_console.print(f"[red]error:[/] {snapshot or platform}: " + "\n  ".join(exc.problems), markup=False)
         raise typer.Exit(2) from None
     result = rebalance(cluster, goal, max_moves=max_moves, max_load=max_load)  # type: ignore[arg-type]
+    if (propose or auto) and result.moves:
+        proposal_id = _store(platform or "", result, max_load, max_moves)
+        if auto:
+            _approve_and_apply(proposal_id, cloud or "", quiet=as_json)
+        elif not as_json:
+            console.print(f"proposal 调整方案 #{proposal_id} stored: approve with `shangyun schedule approve "
+                          f"{proposal_id} --cloud NAME` or reject it", highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
         return
@@ -68,6 +89,132 @@ def rebalance_command(
         console.print(f"… and {len(result.moves) - show} more (use --json for all)")
     for reason in result.reasons:
         console.print(f"[yellow]note:[/] {reason}", highlight=False)
+
+
+def _store(platform: str, result: object, max_load: float, max_moves: int | None) -> int:
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from scheduler.proposals import store_proposal
+
+    with session_scope() as session:
+        proposal = store_proposal(session, platform, result, max_load, max_moves, Actor.cli())  # type: ignore[arg-type]
+        assert proposal.id is not None
+        return proposal.id
+
+
+def _approve_and_apply(proposal_id: int, cloud: str, quiet: bool = False) -> None:
+    from drivers.errors import DriverError
+    from drivers.openstack import OpenStackDriver
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from scheduler.proposals import ProposalError, apply, approve
+
+    def progress(index: int, move: dict[str, str], status: str) -> None:
+        if not quiet:
+            item = move.get("instance") or move.get("volume")
+            console.print(f"  {index + 1}. {move['kind']} {item} → {move['to']}: {status}", highlight=False,
+                          markup=False)
+
+    try:
+        driver = OpenStackDriver.connect(cloud)
+        with session_scope() as session:
+            approve(session, proposal_id, Actor.cli())
+            proposal = apply(session, proposal_id, driver, progress)
+            status, done, error = proposal.status, proposal.moves_done, proposal.error
+    except (ProposalError, DriverError) as exc:
+        err_console.print(f"[red]error:[/] {exc}", markup=False)
+        raise typer.Exit(2) from None
+    total = len(proposal.result.get("moves", []))
+    (err_console if quiet else console).print(f"proposal #{proposal_id}: {status}, {done} of {total} move(s) done"
+                                              + (f" — {error}" if error else ""), markup=False, highlight=False)
+    if status != "completed":
+        raise typer.Exit(1)
+
+
+@schedule_app.command("proposals")
+def proposals_command(
+    status: Annotated[str | None, typer.Option(help="proposed | running | completed | failed | stale | rejected")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List rebalance proposals, newest first."""
+    from sqlmodel import select
+
+    from inventory.db import session_scope
+    from inventory.models import CloudPlatform
+    from scheduler.proposals import list_proposals
+
+    with session_scope() as session:
+        names = {p.id: p.name for p in session.exec(select(CloudPlatform))}
+        rows = [{"id": p.id, "platform": names.get(p.platform_id), "goal": p.goal, "status": p.status,
+                 "moves": len(p.result.get("moves", [])), "moves_done": p.moves_done,
+                 "created_at": p.created_at.isoformat(), "created_by": p.created_by, "decided_by": p.decided_by,
+                 "before": p.result.get("before"), "after": p.result.get("after"), "error": p.error}
+                for p in list_proposals(session, status)]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="rebalance proposals 调整方案")
+    for column in ("id", "platform", "goal", "status", "moves", "created", "by", "note"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["platform"]), str(r["goal"]), str(r["status"]),
+                      f"{r['moves_done']}/{r['moves']}", str(r["created_at"])[:16], str(r["created_by"]),
+                      str(r["error"] or ""))
+    console.print(table)
+
+
+@schedule_app.command("approve")
+def approve_command(
+    proposal: Annotated[int, typer.Argument(help="proposal id")],
+    cloud: Annotated[str, typer.Option(help="clouds.yaml cloud to apply the moves on")],
+) -> None:
+    """Approve a proposal and apply it now, move by move; stops at the first failure (re-run resumes)."""
+    _approve_and_apply(proposal, cloud)
+
+
+@schedule_app.command("reject")
+def reject_command(
+    proposal: Annotated[int, typer.Argument(help="proposal id")],
+    reason: Annotated[str, typer.Option(help="why it is declined")],
+) -> None:
+    """Decline a proposal; nothing is moved."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from scheduler.proposals import ProposalError, reject
+
+    with session_scope() as session:
+        try:
+            reject(session, proposal, Actor.cli(), reason)
+        except ProposalError as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+    console.print(f"proposal #{proposal} rejected")
+
+
+@schedule_app.command("events")
+def events_command(proposal: Annotated[int, typer.Argument(help="proposal id")],
+                   as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """The event log of one proposal: decisions and each move's start and end."""
+    from inventory.db import session_scope
+    from scheduler.proposals import ProposalError, events, get_proposal
+
+    with session_scope() as session:
+        try:
+            get_proposal(session, proposal)
+        except ProposalError as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+        rows = [{"at": e.at.isoformat(), "move": e.move_index, "kind": e.kind, "status": e.status,
+                 "message": e.message} for e in events(session, proposal)]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    for e in rows:
+        index = e["move"]
+        move = f"#{index + 1} " if isinstance(index, int) else ""
+        console.print(f"{str(e['at'])[:19]} {e['kind']} {move}{e['status']}: {e['message']}", markup=False,
+                      highlight=False)
 
 
 @schedule_app.command("rooms")
@@ -118,7 +265,8 @@ def forecast_command(
     horizon: Annotated[int, typer.Option(min=7, max=3650, help="days ahead")] = 730,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """When each platform's CPU, memory and storage allocation cross 75% and 90%, and hosts to add."""
+    """When each platform's CPU, memory and storage allocation (and measured use) cross 75% and 90%,
+    and how many hosts to add."""
     import datetime as dt
 
     from inventory.db import session_scope
@@ -137,7 +285,8 @@ def forecast_command(
         sys.stdout.write(json.dumps([{
             "platform": f.platform, "model": f.model, "horizon_days": f.horizon_days,
             "expansion_hosts": f.expansion_hosts, "host_size": f.host_size,
-            "resources": [{"resource": r.resource, "capacity": r.capacity, "allocated": r.allocated_now,
+            "resources": [{"resource": r.resource, "measure": r.measure, "capacity": r.capacity,
+                           "now": r.allocated_now,
                            "share_now": r.share_now, "share_at_horizon": r.share_at_horizon,
                            "trend_per_day": r.trend_per_day, "days_until": r.days_until,
                            "crossing": {k: v.isoformat() if v else None for k, v in r.crossing.items()}}
@@ -145,18 +294,19 @@ def forecast_command(
         return
     for f in forecasts:
         table = Table(title=f"capacity forecast 容量预测 — {f.platform} (model: {f.model})")
-        for column in ("resource", "capacity", "allocated now", "trend/day", f"at +{f.horizon_days} d",
+        for column in ("resource", "measure", "capacity", "now", "trend/day", f"at +{f.horizon_days} d",
                        "reaches 75%", "reaches 90%"):
             table.add_column(column, justify="left" if column == "resource" else "right")
         for r in f.resources:
             def when(label: str, r: object = r) -> str:
                 day = r.crossing[label]  # type: ignore[attr-defined]
                 return f"{day} ({r.days_until[label]} d)" if day else "not within horizon"  # type: ignore[attr-defined]
-            table.add_row(r.resource, f"{r.capacity:,.0f}", f"{r.allocated_now:,.0f} ({r.share_now:.0%})",
+            table.add_row(r.resource, "allocated 已分配" if r.measure == "allocation" else "in use 已使用",
+                          f"{r.capacity:,.0f}", f"{r.allocated_now:,.0f} ({r.share_now:.0%})",
                           f"{r.trend_per_day:g}", f"{r.share_at_horizon:.0%}", when("75%"), when("90%"))
         console.print(table)
-        size = ", ".join(f"{k} {v:g}" for k, v in f.host_size.items())
-        console.print(f"expansion 扩容建议: {f.expansion_hosts} host(s) of {size} keep allocation under 75% "
+        size = ", ".join(f"{k} {v:g}" for k, v in f.host_size.items() if not k.endswith("_used"))
+        console.print(f"expansion 扩容建议: {f.expansion_hosts} host(s) of {size} keep every series under 75% "
                       f"for {f.horizon_days} days" if f.expansion_hosts else "no expansion needed within the horizon")
 
 

@@ -61,6 +61,7 @@ class PoolRecord:
     name: str
     capacity_gb: float | None
     backend: str | None
+    free_gb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def _collect(conn: Any, measure: bool) -> CloudFacts:
     for pool in conn.block_storage.backend_pools():
         capabilities = pool.capabilities or {}
         facts.pools.append(PoolRecord(pool.name, _capacity(capabilities.get("total_capacity_gb")),
-                                      capabilities.get("volume_backend_name")))
+                                      capabilities.get("volume_backend_name"),
+                                      _capacity(capabilities.get("free_capacity_gb"))))
     for volume in conn.block_storage.volumes(details=True, all_projects=True):
         attached = [a.get("server_id") for a in volume.attachments or [] if a.get("server_id")]
         facts.volumes.append(VolumeRecord(volume.id, volume.host, float(volume.size),

@@ -243,6 +243,16 @@ class OpenStackDriver:
         return bool(found)
 
     @translated
+    def server_host(self, server_id: str) -> str:
+        """The compute host the server runs on now."""
+        return str(self.conn.compute.get_server(server_id).compute_host)
+
+    @translated
+    def volume_pool(self, volume_id: str) -> str:
+        """The storage pool (``host@backend#pool``) that holds the volume now."""
+        return str(self.conn.block_storage.get_volume(volume_id).host)
+
+    @translated
     def live_migrate(self, server_id: str, host: str | None = None) -> Any:
         """Live-migrate (``host=None``: the scheduler picks); returns the settled server."""
         self.conn.compute.live_migrate_server(server_id, host=host, block_migration="auto")

@@ -66,6 +66,18 @@ def _sync(session: Session, existing: Sequence[SQLModel], key: Callable[[Any], H
     return counts
 
 
+def _openstack_use(facts: CloudFacts) -> dict[str, float | None]:
+    """Busy cores and memory in use from the measured servers; storage in use from the pools' free space."""
+    measured = [i for i in facts.instances if i.cpu_util is not None and i.memory_util is not None]
+    pools = [p for p in facts.pools if p.capacity_gb is not None and p.free_gb is not None]
+    return {
+        "used_vcpus": round(sum(i.vcpus * (i.cpu_util or 0.0) for i in measured), 3) if measured else None,
+        "used_memory_gb": round(sum(i.memory_gb * (i.memory_util or 0.0) for i in measured), 3) if measured else None,
+        "used_storage_gb": (round(sum((p.capacity_gb or 0.0) - (p.free_gb or 0.0) for p in pools), 3)
+                            if pools else None),
+    }
+
+
 def _upsert_platform(session: Session, name: str, platform: CloudPlatform | None, totals: dict[str, Any]) -> int:
     """Create or update the platform with ``totals``; a platform of another kind is refused."""
     if platform is None:
@@ -94,6 +106,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
         "allocated_memory_gb": sum(i.memory_gb for i in facts.instances),
         "allocated_storage_gb": sum(v.size_gb for v in facts.volumes),
         "cpu_ratio": max((h.cpu_ratio for h in facts.hosts), default=1.0),
+        **_openstack_use(facts),
     }
     pid = _upsert_platform(session, platform_name, platform, totals)
     counts: dict[str, SyncCounts] = {}
@@ -161,6 +174,11 @@ def write_kubernetes(session: Session, platform_name: str, mlps_level: int, fact
         "allocated_vcpus": math.ceil(sum(ns.cpu_request for ns in facts.namespaces)),
         "allocated_memory_gb": round(sum(ns.memory_request_gb for ns in facts.namespaces), 3),
         "allocated_storage_gb": None, "cpu_ratio": 1.0,
+        "used_vcpus": (round(sum(ns.cpu_usage or 0.0 for ns in facts.namespaces), 3)
+                       if facts.metrics_available else None),
+        "used_memory_gb": (round(sum(ns.memory_usage_gb or 0.0 for ns in facts.namespaces), 3)
+                           if facts.metrics_available else None),
+        "used_storage_gb": None,
     }
     pid = _upsert_platform(session, platform_name, platform, totals)
     counts = {
@@ -199,6 +217,9 @@ def cluster_snapshot(session: Session, platform_name: str) -> dict[str, Any]:
         select(StoragePool).where(StoragePool.platform_id == pid).order_by(col(StoragePool.name))).all()
     pool_names = {p.id: p.name for p in pools}
     volumes = session.exec(select(Volume).where(col(Volume.pool_id).in_(list(pool_names) or [-1]))).all()
+    # A pool whose driver reports no capacity (thin, "infinite") cannot be balanced: it and its volumes stay out.
+    sized = [p for p in pools if p.capacity_gb is not None]
+    sized_ids = {p.id for p in sized}
     return {
         "hosts": [{"name": h.name, "vcpus": h.vcpus, "memory_mb": round(h.memory_gb * 1024), "disk_gb": h.disk_gb,
                    "cpu_ratio": h.cpu_ratio, "ram_ratio": h.ram_ratio, "state": h.state, "zone": h.zone}
@@ -208,8 +229,7 @@ def cluster_snapshot(session: Session, platform_name: str) -> dict[str, Any]:
                        "cpu_util": i.cpu_util if i.cpu_util is not None else 0.0,
                        "memory_util": i.memory_util if i.memory_util is not None else 0.0, "project": i.project}
                       for i in instances if i.host_id in host_names],
-        "pools": [{"name": p.name, "capacity_gb": p.capacity_gb, "backend": p.backend} for p in pools
-                  if p.capacity_gb is not None],
+        "pools": [{"name": p.name, "capacity_gb": p.capacity_gb, "backend": p.backend} for p in sized],
         "volumes": [{"id": v.external_id, "pool": pool_names[v.pool_id], "size_gb": v.size_gb,
-                     "instance": instance_names.get(v.instance_id)} for v in volumes],
+                     "instance": instance_names.get(v.instance_id)} for v in volumes if v.pool_id in sized_ids],
     }

@@ -1,4 +1,4 @@
-"""A platform's capacity and allocation per day: the history the capacity forecast reads.
+"""A platform's capacity, allocation and measured use per day: the history the capacity forecast reads.
 
 Imports and cloud collectors record the day they see a platform; a second sighting the same day
 replaces the first, so the history holds one row per platform per day.
@@ -25,6 +25,8 @@ def record_platform_day(session: Session, platform: CloudPlatform, day: dt.date)
     row.allocated_vcpus = platform.allocated_vcpus
     row.allocated_memory_gb = platform.allocated_memory_gb
     row.allocated_storage_gb = platform.allocated_storage_gb
+    row.used_vcpus, row.used_memory_gb = platform.used_vcpus, platform.used_memory_gb
+    row.used_storage_gb = platform.used_storage_gb
     session.add(row)
 
 

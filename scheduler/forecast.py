@@ -1,13 +1,18 @@
-"""Capacity forecast per platform: when allocation crosses 75% and 90%, and how many hosts to add.
+"""Capacity forecast per platform: when allocation and measured use cross 75% and 90%, and how many
+hosts to add.
 
-The model, shown with every forecast, is the sum of two parts:
+The model, shown with every forecast, is the sum of two parts for each series:
 
-- **trend**: a least-squares line through the platform's daily history of allocated vCPUs, memory
-  and storage (at least two days spanning a week, else no trend); a falling trend counts as flat;
-- **plan**: each planned item that targets the platform adds its size on the last day of its wave.
+- **trend**: a least-squares line through the platform's daily history of the series (at least two
+  days spanning a week, else no trend); a falling trend counts as flat;
+- **plan**: each planned item that targets the platform adds its size on the last day of its wave to
+  the allocation; to the use it adds that size times the platform's current use per allocated unit
+  (new systems are assumed to use their allocation as the systems already there do).
 
-Allocated vCPUs are compared with ``vcpus × cpu_ratio``. The expansion recommendation is the number
-of hosts of the platform's common size that keeps every resource under 75% at the horizon.
+Series: allocated vCPUs (against ``vcpus × cpu_ratio``), memory and storage; busy cores (against the
+physical vCPUs), memory and storage in use. Use series appear only where a collector measured them.
+The expansion recommendation is the number of hosts of the platform's common size that keeps every
+series under 75% at the horizon.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ import numpy as np
 
 THRESHOLDS = (0.75, 0.90)
 RESOURCES = ("vcpus", "memory_gb", "storage_gb")
+USAGE = {"vcpus_used": "vcpus", "memory_gb_used": "memory_gb", "storage_gb_used": "storage_gb"}  # series → resource
 
 
 @dataclass(frozen=True)
 class DayFigures:
     day: dt.date
-    allocated: dict[str, float]  # resource → allocated amount
+    allocated: dict[str, float]  # series (RESOURCES and USAGE keys) → amount that day
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,8 @@ class PlannedAddition:
 
 @dataclass
 class ResourceForecast:
-    resource: str
+    resource: str  # a series: "vcpus" … allocation, "vcpus_used" … measured use
+    measure: str  # allocation | usage
     capacity: float
     allocated_now: float
     trend_per_day: float
@@ -70,25 +77,30 @@ def trend(history: list[DayFigures], resource: str) -> float:
 def forecast(platform: str, capacity: dict[str, float], allocated_now: dict[str, float], history: list[DayFigures],
              planned: list[PlannedAddition], host_size: dict[str, float], today: dt.date,
              horizon_days: int = 730) -> PlatformForecast:
-    """Project allocation day by day to ``today + horizon_days``; see the module docstring."""
-    slopes = {r: trend(history, r) for r in RESOURCES}
+    """Project each series day by day to ``today + horizon_days``; see the module docstring.
+
+    ``capacity`` and ``allocated_now`` are keyed by series; a usage series is forecast when
+    ``allocated_now`` has it, against ``capacity`` of the same key."""
+    series = [*RESOURCES, *(u for u in USAGE if u in allocated_now)]
+    slopes = {r: trend(history, r) for r in series}
     history_days = (history[-1].day - history[0].day).days if len(history) >= 2 else 0
     model = (f"trend over {history_days} day(s) of history" if any(slopes.values())
              else "no trend (less than a week of history)")
     model += f" + {len(planned)} planned item(s) on their wave's last day" if planned else " + no planned items"
     result = PlatformForecast(platform, today, horizon_days, model, host_size=host_size)
     days = np.arange(horizon_days + 1)
-    for r in RESOURCES:
+    for r in series:
         cap = capacity.get(r, 0.0)
         if cap <= 0:
             continue
+        resource = USAGE.get(r, r)
+        allocated = allocated_now.get(resource, 0.0)
+        use_per_unit = allocated_now.get(r, 0.0) / allocated if r in USAGE and allocated > 0 else 1.0
         planned_by_day = np.zeros(horizon_days + 1)
         for p in planned:
-            offset = (p.day - today).days
-            if 0 <= offset <= horizon_days:
-                planned_by_day[offset] += p.amount.get(r, 0.0)
-            elif offset < 0:
-                planned_by_day[0] += p.amount.get(r, 0.0)
+            offset = min(max((p.day - today).days, 0), horizon_days + 1)
+            if offset <= horizon_days:
+                planned_by_day[offset] += p.amount.get(resource, 0.0) * use_per_unit
         projected = allocated_now.get(r, 0.0) + slopes[r] * days + np.cumsum(planned_by_day)
         share = projected / cap
         crossing: dict[str, dt.date | None] = {}
@@ -98,10 +110,11 @@ def forecast(platform: str, capacity: dict[str, float], allocated_now: dict[str,
             hit = np.flatnonzero(share >= threshold)
             until[label] = int(hit[0]) if hit.size else None
             crossing[label] = today + dt.timedelta(days=int(hit[0])) if hit.size else None
-        result.resources.append(ResourceForecast(r, cap, allocated_now.get(r, 0.0), round(slopes[r], 3),
+        result.resources.append(ResourceForecast(r, "usage" if r in USAGE else "allocation", cap,
+                                                 allocated_now.get(r, 0.0), round(slopes[r], 3),
                                                  round(float(share[0]), 4), round(float(share[-1]), 4), crossing,
                                                  until))
-        size = host_size.get(r, 0.0)
+        size = host_size.get(r, 0.0)  # usage series: a host adds its physical size
         if size > 0:
             needed = math.ceil(max(0.0, float(projected[-1]) / THRESHOLDS[0] - cap) / size)
             result.expansion_hosts = max(result.expansion_hosts, needed)

@@ -7,12 +7,19 @@ from collections import Counter
 
 from sqlmodel import Session, col, select
 
-from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave
+from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave, PlatformDaily
 from inventory.models.plans import ItemStatus
 from inventory.platform_history import history
 from scheduler.forecast import DayFigures, PlannedAddition, PlatformForecast, forecast
 
 DEFAULT_HOST = {"vcpus": 64.0, "memory_gb": 512.0}  # a common 2-socket server, when no host is known
+
+
+def _measured(row: CloudPlatform | PlatformDaily) -> dict[str, float]:
+    """The use series a collector measured (none for survey-only platforms)."""
+    values = {"vcpus_used": row.used_vcpus, "memory_gb_used": row.used_memory_gb,
+              "storage_gb_used": row.used_storage_gb}
+    return {k: float(v) for k, v in values.items() if v is not None}
 
 
 def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, horizon_days: int,
@@ -41,19 +48,27 @@ def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, ho
     for platform in platforms:
         assert platform.id is not None
         ratio = platform.cpu_ratio or 1.0
-        capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb}
+        capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb,
+                    "vcpus_used": float(platform.vcpus), "memory_gb_used": platform.memory_gb,
+                    "storage_gb_used": platform.storage_gb}
         allocated = {"vcpus": float(platform.allocated_vcpus or 0),
                      "memory_gb": float(platform.allocated_memory_gb or 0),
-                     "storage_gb": float(platform.allocated_storage_gb or 0)}
+                     "storage_gb": float(platform.allocated_storage_gb or 0)} | _measured(platform)
         days = [DayFigures(h.day, {"vcpus": h.allocated_vcpus or 0.0, "memory_gb": h.allocated_memory_gb or 0.0,
-                                   "storage_gb": h.allocated_storage_gb or 0.0}) for h in history(session, platform.id)]
+                                   "storage_gb": h.allocated_storage_gb or 0.0} | _measured(h))
+                for h in history(session, platform.id)]
+        for day in days:  # a use measured before but not by the latest collection: its last known value
+            for key, value in day.allocated.items():
+                if key.endswith("_used") and key not in _measured(platform):
+                    allocated[key] = value
         hosts = session.exec(select(CloudHost).where(CloudHost.platform_id == platform.id)).all()
         if hosts:
             shapes = Counter((h.vcpus, h.cpu_ratio, h.memory_gb) for h in hosts)
-            (vcpus, cpu_ratio, memory), _ = shapes.most_common(1)[0]
-            size = {"vcpus": vcpus * cpu_ratio, "memory_gb": memory}
+            (host_vcpus, cpu_ratio, memory), _ = shapes.most_common(1)[0]
+            vcpus = float(host_vcpus)
         else:
-            size = {"vcpus": DEFAULT_HOST["vcpus"] * ratio, "memory_gb": DEFAULT_HOST["memory_gb"]}
+            vcpus, cpu_ratio, memory = DEFAULT_HOST["vcpus"], ratio, DEFAULT_HOST["memory_gb"]
+        size = {"vcpus": vcpus * cpu_ratio, "memory_gb": memory, "vcpus_used": vcpus, "memory_gb_used": memory}
         out.append(forecast(platform.name, capacity, allocated, days, planned.get(platform.name, []), size, today,
                             horizon_days))
     return out

@@ -67,3 +67,38 @@ def test_imports_record_history_and_the_command_uses_the_plan(db_url: str, tiny_
     assert table.returncode == 0 and "reaches 75%" in table.stdout
     missing = run_cli("schedule", "forecast", "--platform", "nope", db_url=db_url)
     assert missing.returncode == 2 and "no cloud platform 'nope'" in missing.stderr
+
+
+def test_measured_use_has_its_own_trend_and_the_plan_adds_use_in_proportion() -> None:
+    """Busy cores grow 1 a day against 200 physical cores; a planned 100 vCPUs adds 100 × 0.25 busy cores
+    (the platform uses a quarter of what it allocates today)."""
+    history = [DayFigures(TODAY - dt.timedelta(days=20 - k), {"vcpus": 400.0, "vcpus_used": 80.0 + k})
+               for k in range(21)]
+    planned = [PlannedAddition(TODAY + dt.timedelta(days=5), {"vcpus": 100.0})]
+    result = forecast("p", {"vcpus": 800.0, "vcpus_used": 200.0}, {"vcpus": 400.0, "vcpus_used": 100.0},
+                      history, planned, {"vcpus": 128.0, "vcpus_used": 64.0}, TODAY, horizon_days=100)
+    used = next(r for r in result.resources if r.resource == "vcpus_used")
+    assert used.measure == "usage" and used.trend_per_day == 1.0
+    # 100 now + 25 from the plan on day 5: 75% (150) on day 25, 90% (180) on day 55.
+    assert used.days_until == {"75%": 25, "90%": 55}
+    # At +100: 100 + 100 + 25 = 225 busy cores; under 75% needs 300 → 100 more, two hosts of 64 cores.
+    assert result.expansion_hosts == 2
+    allocation = next(r for r in result.resources if r.resource == "vcpus")
+    assert allocation.measure == "allocation" and allocation.days_until["75%"] is None  # 500 of 800
+
+
+def test_usage_recorded_by_the_collector_reaches_the_command(db_url: str, tiny_estate: Path) -> None:
+    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        rows = session.exec(select(PlatformDaily)).all()
+        for row in rows:  # what an OpenStack collection with measured servers records
+            row.used_vcpus, row.used_memory_gb = 10.0, 20.0
+            session.add(row)
+        session.commit()
+    engine.dispose()
+    result = run_cli("schedule", "forecast", "--json", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    series = {(r["resource"], r["measure"]) for f in json.loads(result.stdout) for r in f["resources"]}
+    assert {("vcpus", "allocation"), ("vcpus_used", "usage"), ("memory_gb_used", "usage")} <= series
+    assert ("storage_gb_used", "usage") not in series  # never measured: not forecast

@@ -25,6 +25,7 @@ from inventory.models.estate import BusinessSystem, Department, Dependency, Room
 from inventory.models.observed import ObservedConnection, ObservedListener
 from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanWave, WaveStatus
 from inventory.models.provenance import ServerObservation
+from inventory.models.rebalancing import JobRun, ProposalEvent, ProposalStatus, RebalanceProposal
 from inventory.models.runs import ItemState, MigrationRun, RunEvent, RunItem, RunStatus
 from inventory.models.utilization import UtilizationDaily, UtilizationSample
 
@@ -43,6 +44,7 @@ __all__ = [
     "Flavor",
     "ItemState",
     "ItemStatus",
+    "JobRun",
     "MigrationRun",
     "NamespaceUsage",
     "ObservedConnection",
@@ -53,6 +55,9 @@ __all__ = [
     "PlanWave",
     "PlatformDaily",
     "PlatformKind",
+    "ProposalEvent",
+    "ProposalStatus",
+    "RebalanceProposal",
     "Room",
     "RoomStatus",
     "RunEvent",

@@ -25,6 +25,10 @@ class CloudPlatformBase(SQLModel):
     allocated_memory_gb: float | None = None
     allocated_storage_gb: float | None = None
     cpu_ratio: float | None = None
+    # Measured use (cores busy, memory and storage in use); None where no collector measured it.
+    used_vcpus: float | None = None
+    used_memory_gb: float | None = None
+    used_storage_gb: float | None = None
 
 
 class CloudPlatform(CloudPlatformBase, table=True):
@@ -138,3 +142,6 @@ class PlatformDaily(SQLModel, table=True):
     allocated_vcpus: float | None = None
     allocated_memory_gb: float | None = None
     allocated_storage_gb: float | None = None
+    used_vcpus: float | None = None
+    used_memory_gb: float | None = None
+    used_storage_gb: float | None = None

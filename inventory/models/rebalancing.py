@@ -1,0 +1,69 @@
+"""Rebalance proposals: a rebalancer result for one platform, kept until an operator decides on it.
+
+ProposalStatus
+    ``proposed`` — stored, waiting for an operator (the default approval mode);
+    ``rejected`` — an operator declined it; nothing ran;
+    ``running`` — approved (or ``--auto``) and being applied move by move;
+    ``completed`` — every move done; ``failed`` — a move failed and the rest were not tried;
+    ``stale`` — when applied, the cloud no longer matched the snapshot it was planned on.
+Every move writes a ProposalEvent before it starts and after it ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STALE = "stale"
+
+
+class RebalanceProposal(SQLModel, table=True):
+    __tablename__ = "rebalance_proposal"
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    goal: str = Field(max_length=16)
+    max_load: float
+    max_moves: int | None = None
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # FORMATS.md §3
+    status: str = Field(default=ProposalStatus.PROPOSED, max_length=16, index=True)
+    moves_done: int = 0
+    created_at: dt.datetime
+    created_by: str = Field(max_length=128)
+    decided_at: dt.datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=128)
+    error: str | None = Field(default=None, max_length=4000)
+
+
+class ProposalEvent(SQLModel, table=True):
+    __tablename__ = "proposal_event"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="rebalance_proposal.id", index=True, ondelete="CASCADE")
+    at: dt.datetime
+    move_index: int | None = None  # None: an event of the whole proposal (approve, reject, finish)
+    kind: str = Field(max_length=32)  # proposed | approved | rejected | move | finished
+    status: str = Field(max_length=16)  # started | ok | failed | stale
+    message: str = Field(default="", max_length=4000)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduler job (``scheduler.jobs``): who ran it, how it ended, what it did."""
+
+    __tablename__ = "job_run"
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32, index=True)
+    runner: str = Field(max_length=128)  # host:pid of the active scheduler instance
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | failed
+    summary: str = Field(default="", max_length=4000)

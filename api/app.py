@@ -1,4 +1,5 @@
-"""The HTTP server. For now: the agents' token-authenticated ingest and a health check.
+"""The HTTP server: the agents' token-authenticated ingest, capacity requests and a health check; the
+scheduler runs in-process (see ``lifespan``).
 
 ``POST /api/v1/collect`` takes one FORMATS.md §5 report. 202 ``stored`` or 200 ``duplicate``;
 401 for a missing or wrong token; 422 naming the field for an invalid report; 404 for a host the
@@ -8,6 +9,9 @@ inventory does not know; 503 while no ingest token is configured.
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +24,7 @@ from inventory.agent_ingest import IngestError, ingest_report
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import Server
-from inventory.settings import get_settings
+from inventory.settings import get_scheduler_settings, get_settings
 from migration_plans.store import refresh_zombies_of_server
 
 
@@ -34,9 +38,30 @@ def require_ingest_token(authorization: Annotated[str | None, Header()] = None) 
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the scheduler in-process unless ``SHANGYUN_SCHEDULER_IN_SERVE=false``; with several workers or
+    replicas the leader lock keeps exactly one of them active."""
+    logger = logging.getLogger("shangyun")
+    if not logger.handlers:  # uvicorn configures only its own loggers
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    service = None
+    if get_scheduler_settings().in_serve:
+        from scheduler.service import SchedulerService
+
+        service = SchedulerService(get_engine(), get_scheduler_settings(), ZoneInfo(get_settings().timezone))
+        service.start()
+    yield
+    if service is not None:
+        service.stop()
+
+
 def create_app() -> FastAPI:
     """The FastAPI application."""
-    app = FastAPI(title="Shangyun 上云", version="0.1.0",
+    app = FastAPI(title="Shangyun 上云", version="0.1.0", lifespan=lifespan,
                   description="Move government business systems onto the government cloud and keep it balanced.")
 
     @app.get("/healthz")

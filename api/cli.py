@@ -16,6 +16,7 @@ from api.cli_inventory import register as register_inventory
 from api.cli_migrate import register as register_migrate
 from api.cli_plan import register as register_plan
 from api.cli_schedule import register as register_schedule
+from api.cli_scheduler import register as register_scheduler
 
 app = typer.Typer(
     help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
@@ -48,6 +49,7 @@ register_collect(app)
 register_deps(app)
 register_migrate(app)
 register_schedule(app)
+register_scheduler(app)
 register_capacity(app)
 app.command("demo")(demo_command)
 

@@ -47,6 +47,37 @@ class Settings(BaseSettings):
     )
 
 
+class SchedulerSettings(BaseSettings):
+    """The scheduler's jobs (``scheduler.jobs``): when each runs, and what collection and audits cover.
+
+    A schedule is a crontab line in ``timezone`` (``"*/15 * * * *"``), ``"every 30s"`` / ``"every 10m"``
+    / ``"every 2h"``, or empty to switch the job off."""
+
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_SCHEDULER_", extra="ignore")
+
+    in_serve: bool = Field(True, description="`shangyun serve` runs the scheduler in-process")
+    poll_seconds: float = Field(15.0, gt=0, description="how often a standby instance tries to become active")
+    collect: str = Field("*/15 * * * *", description="collect the configured clouds")
+    rollups: str = Field("20 0 * * *", description="rebuild yesterday's daily rollups, prune old raw samples")
+    rebalance_audit: str = Field("5 * * * *", description="plan a rebalance per platform; store it as a proposal")
+    forecast: str = Field("40 0 * * *", description="record each platform's day; forecast capacity")
+    room_flags: str = Field("0 1 * * 1", description="rank the rooms to close next")
+    requests: str = Field("*/10 * * * *", description="decide queued capacity requests again; count overdue ones")
+    openstack_clouds: list[str] = Field(default_factory=list, description="clouds.yaml clouds to collect")
+    kubernetes_contexts: list[str] = Field(default_factory=list, description="kubeconfig contexts to collect")
+    rebalance_goal: str = Field("balance", description="goal of the rebalance audit: balance | consolidate")
+    rebalance_max_moves: int = Field(20, ge=1, description="at most this many moves per audit proposal")
+    rebalance_auto: bool = Field(False, description="apply audit proposals without approval (platforms whose "
+                                 "name is one of openstack_clouds)")
+    quota_cloud: str | None = Field(None, description="clouds.yaml cloud whose quotas approved requests raise")
+
+
+@lru_cache
+def get_scheduler_settings() -> SchedulerSettings:
+    """Return the scheduler settings read once from the environment."""
+    return SchedulerSettings()
+
+
 @lru_cache
 def get_settings() -> Settings:
     """Return the settings read once from the environment."""

@@ -3,7 +3,8 @@
 Goals
     ``balance`` — lower the hottest hosts' CPU load toward the zone's mean with as few live migrations
     as needed: repeatedly move, from the hottest host, the instance whose load best evens it with the
-    coolest host that can take it.
+    coolest host that can take it; then trade into cool hosts whose allocation is full (a cold
+    instance out to a host with room, a warm one from a host above the mean in).
     ``consolidate`` — free whole hosts: hosts not ``up`` are emptied first; then hosts are emptied in
     order of fewest instances (the cheapest to free), each instance going to the fullest active host
     that still fits (best fit); a host is freed only if all of it fits elsewhere.
@@ -267,7 +268,77 @@ def _balance(state: _State, moves: list[Move], budget: int) -> list[str]:
                     return reasons
             if not moved:
                 break
+        if len(moves) < budget:
+            _swap_into_full_hosts(state, moves, budget, hosts)
     return reasons
+
+
+def _swap_into_full_hosts(state: _State, moves: list[Move], budget: int, hosts: np.ndarray) -> None:
+    """Cool hosts whose allocation is full cannot take load by a move. Trade instead, in two live
+    migrations: a cold instance of the cool host goes to a host with room (staying under the ceiling),
+    then a warm instance of a host above the mean takes its place, which stays within the band.
+    Each step is a checked move."""
+    c = state.c
+    band = BALANCE_TARGET_STDDEV / 2
+    for _ in range(8):
+        loads = state.busy[hosts] / c.host_vcpus[hosts]
+        mean = float(loads.mean())
+        ceiling = min(mean + band, state.max_load)
+        if loads.std() <= BALANCE_TARGET_STDDEV * 0.8:
+            return
+        hot_hosts = hosts[loads > mean]  # above the mean: may give a warm instance and stay in the band
+        cool_hosts = hosts[loads < mean - band]
+        if hot_hosts.size == 0 or cool_hosts.size == 0:
+            return
+        donors = np.flatnonzero(np.isin(state.host, hot_hosts) & (c.inst_load > 0))
+        traded = False
+        for g in cool_hosts[np.argsort(state.busy[cool_hosts] / c.host_vcpus[cool_hosts])]:
+            if len(moves) + 2 > budget:
+                return
+            if _trade(state, moves, int(g), donors, hosts, mean, ceiling):
+                traded = True
+                donors = donors[state.busy[state.host[donors]] / c.host_vcpus[state.host[donors]] > mean]
+        if not traded:
+            return
+
+
+def _trade(state: _State, moves: list[Move], g: int, donors: np.ndarray, hosts: np.ndarray, mean: float,
+           ceiling: float) -> bool:
+    """One trade for cool host ``g`` (see ``_swap_into_full_hosts``); whether it was made."""
+    c = state.c
+    if donors.size == 0:
+        return False
+    want = (mean - state.busy[g] / c.host_vcpus[g]) * c.host_vcpus[g]  # busy cores g should gain
+    others = hosts[hosts != g]
+    for b in sorted(state.on_host[g], key=lambda i: float(c.inst_load[i]))[:4]:
+        room_cpu = c.cap_cpu[g] - state.cpu[g] + c.inst_vcpus[b]
+        room_ram = c.cap_ram[g] - state.ram[g] + c.inst_ram[b]
+        room_disk = c.cap_disk[g] - state.disk[g] + c.inst_disk[b]
+        gain = c.inst_load[donors] - c.inst_load[b]
+        donor_host = state.host[donors]
+        after_donor = (state.busy[donor_host] - c.inst_load[donors]) / c.host_vcpus[donor_host]
+        ok = ((c.inst_vcpus[donors] <= room_cpu + EPS) & (c.inst_ram[donors] <= room_ram + EPS)
+              & (c.inst_disk[donors] <= room_disk + EPS) & (gain > EPS)
+              & ((state.busy[g] + gain) / c.host_vcpus[g] <= ceiling + EPS)
+              & (after_donor >= mean - BALANCE_TARGET_STDDEV / 2))
+        candidates = donors[ok]
+        if candidates.size == 0:
+            continue
+        a = int(candidates[int(np.argmin(np.abs(c.inst_load[candidates] - c.inst_load[b] - want)))])
+        buffer = others[state.fits(b, others)]
+        buffer = buffer[(state.busy[buffer] + c.inst_load[b]) / c.host_vcpus[buffer] <= ceiling + EPS]
+        buffer = buffer[buffer != state.host[a]]
+        if buffer.size == 0:
+            return False
+        k = int(buffer[int(np.argmin(state.busy[buffer] / c.host_vcpus[buffer]))])
+        moves.append(state.move(b, k))
+        if not state.fits(a, np.array([g]))[0]:  # cannot happen by construction; undo rather than break a rule
+            moves.pop()
+            state.move(b, g)
+            continue
+        moves.append(state.move(a, g))
+        return True
+    return False
 
 
 def _best_balancing_move(state: _State, hot: int, hosts: np.ndarray, ceiling: float) -> tuple[int, int] | None:

@@ -86,7 +86,7 @@ def run_one(hosts: int, instances: int, goal: str, max_load: float) -> dict[str,
         out["zone_std_before"] = _within_zone_stddev(cluster, cluster.inst_host)
         out["zone_std_after"] = _within_zone_stddev(cluster, host_of)
         # Hosts below their zone's mean load that cannot take even the smallest instance (allocation full):
-        # only swaps could even them out, which the move model does not do.
+        # only trades (one instance out, another in) even them out.
         busy = np.bincount(host_of, cluster.inst_load, len(cluster.host_names)) / cluster.host_vcpus
         cpu = np.bincount(host_of, cluster.inst_vcpus, len(cluster.host_names))
         mean = np.array([busy[cluster.host_zone == z].mean() for z in range(len(cluster.zones))])

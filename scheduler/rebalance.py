@@ -6,8 +6,11 @@ Goals
     coolest host that can take it; then trade into cool hosts whose allocation is full (a cold
     instance out to a host with room, a warm one from a host above the mean in).
     ``consolidate`` — free whole hosts: hosts not ``up`` are emptied first; then hosts are emptied in
-    order of fewest instances (the cheapest to free), each instance going to the fullest active host
-    that still fits (best fit); a host is freed only if all of it fits elsewhere.
+    order of what they can carry (smallest first; with ``max_moves``, fewest instances first), each
+    instance going to the active host whose room left after taking it is smallest — the sum of the
+    squared free shares of vCPU allocation, RAM and CPU load, so that instances go where their
+    shape matches the room (a busy instance to a host with load to spare, a quiet one to an
+    overcommitted host); a host is freed only if all of it fits elsewhere. Three passes.
     ``storage`` — even out pool use with volume migrations, fullest pool to emptiest.
 
 Every move is checked against the state at that point of the sequence, so every intermediate state
@@ -150,15 +153,16 @@ def _zone_hosts(c: Cluster) -> dict[int, np.ndarray]:
 
 
 def _best_fit(state: _State, i: int, candidates: np.ndarray) -> int | None:
-    """The candidate that is fullest after taking ``i`` (tightest fit), or None."""
+    """The candidate with the least room left after taking ``i`` (squared free shares), or None."""
     ok = candidates[state.fits(i, candidates)]
     if ok.size == 0:
         return None
     c = state.c
-    fill = np.maximum.reduce([(state.cpu[ok] + c.inst_vcpus[i]) / c.cap_cpu[ok],
-                              (state.ram[ok] + c.inst_ram[i]) / c.cap_ram[ok],
-                              (state.busy[ok] + c.inst_load[i]) / c.host_vcpus[ok] / max(state.max_load, EPS)])
-    return int(ok[int(np.argmax(fill))])
+    left = [1 - (state.cpu[ok] + c.inst_vcpus[i]) / c.cap_cpu[ok],
+            1 - (state.ram[ok] + c.inst_ram[i]) / c.cap_ram[ok],
+            1 - (state.busy[ok] + c.inst_load[i]) / c.host_vcpus[ok] / max(state.max_load, EPS)]
+    residual = left[0] ** 2 + left[1] ** 2 + left[2] ** 2
+    return int(ok[int(np.argmin(residual))])
 
 
 def _size(c: Cluster, i: int) -> float:
@@ -196,30 +200,42 @@ def _consolidate(state: _State, moves: list[Move], budget: int) -> list[str]:
         order = sorted((int(h) for h in zone_hosts if c.host_up[h] and state.count[h] > 0),
                        key=partial(_emptying_order, state, capacity, budget < 10**9))
         freed: set[int] = set()
-        for h in order + order:  # a second pass: earlier moves may have made room
-            if state.count[h] == 0 or h in freed:
-                continue
-            if len(moves) + state.count[h] > budget:
-                continue  # a cheaper host later may still fit in what is left of the budget
-            targets = np.array([g for g in zone_hosts if g != h and g not in freed and state.count[g] > 0],
-                               dtype=np.int64)
-            tentative: list[tuple[int, int]] = []
-            for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
-                target = _best_fit(state, i, targets)
-                if target is None:
-                    break
-                tentative.append((i, int(state.host[i])))
-                state.move(i, target)
-            if state.count[h] == 0:
-                freed.add(h)
-                moves.extend(Move("live_migrate", c.instance_ids[i], c.host_names[h], c.host_names[state.host[i]])
-                             for i, _ in tentative)
-            else:
-                for i, source in reversed(tentative):
-                    state.move(i, source)
+        for attempt in range(3):  # later passes use the room earlier moves made
+            if attempt == 2:  # the last tries the hosts that ended least used first
+                order = sorted((h for h in order if state.count[h] > 0), key=partial(_fill, state))
+            for h in order:
+                if state.count[h] > 0 and h not in freed and len(moves) + state.count[h] <= budget:
+                    _try_to_empty(state, h, zone_hosts, freed, moves)
     if not moves:
         reasons.append("no host can be emptied: its instances fit nowhere else within capacity and max load")
     return reasons
+
+
+def _try_to_empty(state: _State, h: int, zone_hosts: np.ndarray, freed: set[int], moves: list[Move]) -> None:
+    """Move all of host ``h``'s instances to the other active hosts of its zone, or none of them."""
+    c = state.c
+    targets = np.array([g for g in zone_hosts if g != h and g not in freed and state.count[g] > 0], dtype=np.int64)
+    tentative: list[tuple[int, int]] = []
+    for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
+        target = _best_fit(state, i, targets)
+        if target is None:
+            break
+        tentative.append((i, int(state.host[i])))
+        state.move(i, target)
+    if state.count[h] == 0:
+        freed.add(h)
+        moves.extend(Move("live_migrate", c.instance_ids[i], c.host_names[h], c.host_names[state.host[i]])
+                     for i, _ in tentative)
+    else:
+        for i, source in reversed(tentative):
+            state.move(i, source)
+
+
+def _fill(state: _State, h: int) -> float:
+    """How full host ``h`` is by its tightest resource (CPU load counted against the load limit)."""
+    c = state.c
+    return float(max(state.cpu[h] / c.cap_cpu[h], state.ram[h] / c.cap_ram[h],
+                     state.busy[h] / c.host_vcpus[h] / max(state.max_load, EPS)))
 
 
 def _emptying_order(state: _State, capacity: dict[int, float], limited: bool, h: int) -> tuple[float, float]:

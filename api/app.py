@@ -86,6 +86,10 @@ def create_app() -> FastAPI:
             session.commit()
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
+    from api.routers import audit, auth_routes, capacity, cloud, estate
+
+    for module in (auth_routes, estate, capacity, cloud, audit):
+        app.include_router(module.router)
     return app
 
 

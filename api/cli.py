@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.cli_capacity import register as register_capacity
 from api.cli_collect import register as register_collect
@@ -17,6 +18,7 @@ from api.cli_migrate import register as register_migrate
 from api.cli_plan import register as register_plan
 from api.cli_schedule import register as register_schedule
 from api.cli_scheduler import register as register_scheduler
+from api.cli_users import register as register_users
 
 app = typer.Typer(
     help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
@@ -27,6 +29,21 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Refuse to start on invalid settings (e.g. the development secret in production), naming the setting."""
+    from pydantic import ValidationError
+
+    from inventory.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            err_console.print("[red]error:[/] " + escape(error["msg"].removeprefix("Value error, ")))
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")
@@ -50,6 +67,7 @@ register_deps(app)
 register_migrate(app)
 register_schedule(app)
 register_scheduler(app)
+register_users(app)
 register_capacity(app)
 app.command("demo")(demo_command)
 

@@ -56,14 +56,16 @@ def average_cpu_by_server(session: Session, days: int = UTIL_WINDOW_DAYS) -> dic
     return {sid: float(avg) for sid, avg in session.execute(query.group_by(daily.c.server_id))}
 
 
-def room_rows(session: Session, defaults: CostDefaults) -> list[RoomRow]:
-    """Every room with its department, counts and annual cost, by code."""
+def room_rows(session: Session, defaults: CostDefaults, room_ids: list[int] | None = None) -> list[RoomRow]:
+    """Every room (or those of ``room_ids``) with its department, counts and annual cost, by code."""
     rooms, servers = table_of(Room), table_of(Server)
     departments = pairs(session, sa.select(table_of(Department).c.id, table_of(Department).c.name))
     cpu = average_cpu_by_server(session)
     draws: dict[int, list[ServerDraw]] = {}
     active = sa.select(servers.c.id, servers.c.room_id, servers.c.power_w).where(
         servers.c.status == ServerStatus.ACTIVE)
+    if room_ids is not None:
+        active = active.where(servers.c.room_id.in_(room_ids))
     for server_id, room_id, power_w in session.execute(active):
         draws.setdefault(room_id, []).append(ServerDraw(power_w, cpu.get(server_id)))
     placement, systems_table = table_of(SystemServer), table_of(BusinessSystem)
@@ -72,7 +74,10 @@ def room_rows(session: Session, defaults: CostDefaults) -> list[RoomRow]:
                           .join(systems_table, systems_table.c.id == placement.c.system_id)
                           .group_by(servers.c.room_id))
     out = []
-    for r in session.execute(sa.select(rooms).order_by(rooms.c.code)).mappings():
+    chosen = sa.select(rooms).order_by(rooms.c.code)
+    if room_ids is not None:
+        chosen = chosen.where(rooms.c.id.in_(room_ids))
+    for r in session.execute(chosen).mappings():
         facts = RoomFacts(code=r["code"], area_m2=r["area_m2"], racks=r["racks"], it_load_kw=r["it_load_kw"],
                           pue=r["pue"], tariff_cny_kwh=r["tariff_cny_kwh"], rent_cny=r["rent_cny"],
                           maintenance_cny=r["maintenance_cny"], staff_cny=r["staff_cny"], lines_cny=r["lines_cny"],

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./shangyun.db"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 
 
 class CostDefaults(BaseSettings):
@@ -45,6 +46,18 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Asia/Shanghai", description="zone of survey times given without an offset; days of the rollups"
     )
+    secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET),
+                                  description="keys the hashes of API tokens; must be set outside development")
+    login_hours: float = Field(12.0, gt=0, description="how long a dashboard login lasts")
+    max_upload_mb: float = Field(50.0, gt=0, description="largest workbook the API accepts")
+
+    @model_validator(mode="after")
+    def _no_default_secret_outside_development(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment != "development" and (secret == DEVELOPMENT_SECRET or len(secret) < 32):
+            raise ValueError("SHANGYUN_SECRET_KEY must be set to a random string of at least 32 characters when "
+                             f"SHANGYUN_ENVIRONMENT={self.environment!r} (the default is for development only)")
+        return self
 
 
 class SchedulerSettings(BaseSettings):

@@ -27,9 +27,11 @@ from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanW
 from inventory.models.provenance import ServerObservation
 from inventory.models.rebalancing import JobRun, ProposalEvent, ProposalStatus, RebalanceProposal
 from inventory.models.runs import ItemState, MigrationRun, RunEvent, RunItem, RunStatus
+from inventory.models.users import ApiToken, Role, User
 from inventory.models.utilization import UtilizationDaily, UtilizationSample
 
 __all__ = [
+    "ApiToken",
     "AuditAction",
     "AuditLog",
     "BusinessSystem",
@@ -58,6 +60,7 @@ __all__ = [
     "ProposalEvent",
     "ProposalStatus",
     "RebalanceProposal",
+    "Role",
     "Room",
     "RoomStatus",
     "RunEvent",
@@ -69,6 +72,7 @@ __all__ = [
     "StoragePool",
     "SystemServer",
     "SystemStatus",
+    "User",
     "UtilizationDaily",
     "UtilizationSample",
     "Volume",

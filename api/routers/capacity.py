@@ -1,0 +1,126 @@
+"""Capacity requests: departments ask, admission decides at once (approved / queued / rejected with the
+reason); operators see the queue, overdue requests and re-decide the queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from api.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, SessionDep, require, scope_department
+from api.routers.common import Page, StrictBody, not_found
+from inventory.audit import Actor
+from inventory.models import Department
+from inventory.settings import get_scheduler_settings
+from inventory.users import Principal
+from scheduler.requests import QuotaRaiser, RequestRow, list_requests, raise_quota_with, review_queued, submit
+
+router = APIRouter(prefix="/api/v1/capacity-requests", tags=["capacity 容量申请"])
+
+
+class RequestIn(StrictBody):
+    department_code: str = Field(min_length=1, max_length=64)
+    platform: str = Field(min_length=1, max_length=128)
+    vcpus: int = Field(0, ge=0, le=100_000)
+    memory_gb: float = Field(0.0, ge=0, le=10_000_000)
+    storage_gb: float = Field(0.0, ge=0, le=100_000_000)
+    purpose: str = Field(min_length=1, max_length=500)
+
+
+class RequestOut(BaseModel):
+    id: int
+    department_code: str
+    platform: str
+    vcpus: int
+    memory_gb: float
+    storage_gb: float
+    purpose: str
+    status: str
+    reason: str | None
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+    due: dt.date
+    overdue: bool
+
+
+def _out(row: RequestRow) -> RequestOut:
+    r = row.request
+    return RequestOut(id=r.id or 0, department_code=row.department, platform=row.platform, vcpus=r.vcpus,
+                      memory_gb=r.memory_gb, storage_gb=r.storage_gb, purpose=r.purpose, status=r.status,
+                      reason=r.reason, requested_at=r.requested_at, decided_at=r.decided_at, due=row.due,
+                      overdue=row.overdue)
+
+
+def _rows(session: SessionDep, principal: Principal, overdue: bool = False) -> list[RequestRow]:
+    rows = list_requests(session, dt.date.today(), overdue_only=overdue)
+    own = scope_department(principal)
+    if own is not None:
+        rows = [r for r in rows if r.request.department_id == own]
+    return rows
+
+
+@router.get("", response_model=Page[RequestOut])
+def list_capacity_requests(
+    session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_READ))],
+    status: Annotated[str | None, Query(description="approved | queued | rejected | pending")] = None,
+    overdue: Annotated[bool, Query(description="only those past their 5-working-day due date")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[RequestOut]:
+    """Requests, newest first (a department user: its own)."""
+    rows = [r for r in reversed(_rows(session, principal, overdue)) if status is None or r.request.status == status]
+    return Page(items=[_out(r) for r in rows[offset:offset + limit]], total=len(rows), limit=limit, offset=offset)
+
+
+@router.get("/{request_id}", response_model=RequestOut)
+def get_capacity_request(request_id: int, session: SessionDep,
+                         principal: Annotated[Principal, Depends(require(REQUESTS_READ))]) -> RequestOut:
+    for row in _rows(session, principal):
+        if row.request.id == request_id:
+            return _out(row)
+    raise not_found("capacity request", request_id)
+
+
+@router.post("", response_model=RequestOut, status_code=201)
+def create_capacity_request(body: RequestIn, session: SessionDep,
+                            principal: Annotated[Principal, Depends(require(REQUESTS_WRITE))]) -> RequestOut:
+    """Ask for capacity; the answer (approved / queued / rejected with the reason) comes at once."""
+    own = scope_department(principal)
+    if own is not None:
+        department = session.exec(select(Department).where(Department.code == body.department_code)).first()
+        if department is None or department.id != own:
+            raise HTTPException(403, "department_code: a department user asks only for its own department")
+    now = dt.datetime.now(dt.UTC)
+    amount = {"vcpus": float(body.vcpus), "memory_gb": body.memory_gb, "storage_gb": body.storage_gb}
+    try:
+        request, _ = submit(session, body.department_code, body.platform, amount, body.purpose,
+                            Actor(f"api:{principal.username}"), now, _raiser())
+    except LookupError as exc:
+        raise HTTPException(422, [{"loc": ["body", _field_of(str(exc))], "msg": str(exc),
+                                   "type": "value_error"}]) from None
+    except ValueError as exc:
+        raise HTTPException(422, [{"loc": ["body", "purpose"], "msg": str(exc), "type": "value_error"}]) from None
+    session.commit()
+    return get_capacity_request(request.id or 0, session, principal)
+
+
+@router.post("/review", response_model=list[RequestOut])
+def review_capacity_queue(session: SessionDep,
+                          principal: Annotated[Principal, Depends(require(REQUESTS_DECIDE))]) -> list[RequestOut]:
+    """Decide the queued requests again (e.g. after an expansion); returns those decided."""
+    changed = review_queued(session, Actor(f"api:{principal.username}"), dt.datetime.now(dt.UTC), _raiser())
+    session.commit()
+    ids = {rid for rid, _ in changed}
+    return [_out(r) for r in _rows(session, principal) if r.request.id in ids]
+
+
+def _raiser() -> QuotaRaiser | None:
+    """Approvals raise quotas on the cloud named by ``SHANGYUN_SCHEDULER_QUOTA_CLOUD`` (else: recorded only)."""
+    return raise_quota_with(get_scheduler_settings().quota_cloud)
+
+
+def _field_of(message: str) -> str:
+    return "platform" if "platform" in message else "department_code"
+

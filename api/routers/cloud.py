@@ -1,0 +1,209 @@
+"""The cloud as one pool: platforms with allocation and use, capacity forecasts, rebalance proposals
+(approve or reject; an approved one is applied in the background with its event log)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from api.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, SessionDep, require
+from api.routers.common import Page, StrictBody, not_found
+from inventory.audit import Actor
+from inventory.db import get_engine
+from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
+from inventory.settings import get_scheduler_settings
+from inventory.users import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["cloud 云资源"])
+
+
+class PlatformOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    mlps_level: int
+    vcpus: int
+    cpu_ratio: float
+    memory_gb: float
+    storage_gb: float
+    allocated: dict[str, float | None]
+    used: dict[str, float | None]
+
+
+class SeriesOut(BaseModel):
+    resource: str
+    measure: str  # allocation | usage
+    capacity: float
+    now: float
+    share_now: float
+    trend_per_day: float
+    share_at_horizon: float
+    reaches: dict[str, dt.date | None]  # "75%" / "90%" → first day at or above it
+    days_until: dict[str, int | None]
+
+
+class ForecastOut(BaseModel):
+    platform: str
+    model: str
+    horizon_days: int
+    expansion_hosts: int
+    series: list[SeriesOut]
+
+
+class ProposalOut(BaseModel):
+    id: int
+    platform: str
+    goal: str
+    status: str
+    moves: int
+    moves_done: int
+    created_at: dt.datetime
+    created_by: str
+    decided_by: str | None
+    error: str | None
+    before: dict[str, float]
+    after: dict[str, float]
+
+
+class EventOut(BaseModel):
+    at: dt.datetime
+    move_index: int | None
+    kind: str
+    status: str
+    message: str
+
+
+class ProposalDetail(ProposalOut):
+    result: dict[str, Any]
+    events: list[EventOut]
+
+
+class RejectIn(StrictBody):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/platforms", response_model=list[PlatformOut])
+def list_platforms(session: SessionDep, _: Annotated[Principal, Depends(require(DASHBOARD))]) -> list[PlatformOut]:
+    """Cloud platforms with capacity, allocation and measured use."""
+    return [PlatformOut(id=p.id or 0, name=p.name, kind=p.kind, mlps_level=p.mlps_level, vcpus=p.vcpus,
+                        cpu_ratio=p.cpu_ratio or 1.0, memory_gb=p.memory_gb, storage_gb=p.storage_gb,
+                        allocated={"vcpus": p.allocated_vcpus, "memory_gb": p.allocated_memory_gb,
+                                   "storage_gb": p.allocated_storage_gb},
+                        used={"vcpus": p.used_vcpus, "memory_gb": p.used_memory_gb, "storage_gb": p.used_storage_gb})
+            for p in session.exec(select(CloudPlatform).order_by(col(CloudPlatform.name)))]
+
+
+@router.get("/forecasts", response_model=list[ForecastOut])
+def list_forecasts(session: SessionDep, _: Annotated[Principal, Depends(require(DASHBOARD))],
+                   horizon: Annotated[int, Query(ge=7, le=3650, description="days ahead")] = 730,
+                   platform: str | None = None) -> list[ForecastOut]:
+    """Per platform: when allocation and measured use cross 75% and 90%, and hosts to add."""
+    from scheduler.forecast_data import platform_forecasts
+    from scheduler.room_data import newest_current_plan
+
+    try:
+        forecasts = platform_forecasts(session, newest_current_plan(session), dt.date.today(), horizon, platform)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return [ForecastOut(platform=f.platform, model=f.model, horizon_days=f.horizon_days,
+                        expansion_hosts=f.expansion_hosts,
+                        series=[SeriesOut(resource=r.resource, measure=r.measure, capacity=r.capacity,
+                                          now=r.allocated_now, share_now=r.share_now, trend_per_day=r.trend_per_day,
+                                          share_at_horizon=r.share_at_horizon, reaches=r.crossing,
+                                          days_until=r.days_until) for r in f.resources])
+            for f in forecasts]
+
+
+def _proposal_out(p: RebalanceProposal, names: dict[int, str]) -> dict[str, Any]:
+    return {"id": p.id or 0, "platform": names.get(p.platform_id, "?"), "goal": p.goal, "status": p.status,
+            "moves": len(p.result.get("moves", [])), "moves_done": p.moves_done, "created_at": p.created_at,
+            "created_by": p.created_by, "decided_by": p.decided_by, "error": p.error,
+            "before": p.result.get("before", {}), "after": p.result.get("after", {})}
+
+
+def _names(session: Session) -> dict[int, str]:
+    return {p.id: p.name for p in session.exec(select(CloudPlatform)) if p.id is not None}
+
+
+@router.get("/rebalance-proposals", response_model=Page[ProposalOut])
+def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(CLOUD_READ))],
+                   status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> Page[ProposalOut]:
+    """Rebalance proposals, newest first."""
+    from scheduler.proposals import list_proposals as stored
+
+    rows = stored(session, status)
+    names = _names(session)
+    return Page(items=[ProposalOut(**_proposal_out(p, names)) for p in rows[offset:offset + limit]],
+                total=len(rows), limit=limit, offset=offset)
+
+
+@router.get("/rebalance-proposals/{proposal_id}", response_model=ProposalDetail)
+def get_proposal(proposal_id: int, session: SessionDep,
+                 _: Annotated[Principal, Depends(require(CLOUD_READ))]) -> ProposalDetail:
+    """One proposal with its moves (FORMATS.md §3) and event log."""
+    proposal = session.get(RebalanceProposal, proposal_id)
+    if proposal is None:
+        raise not_found("rebalance proposal", proposal_id)
+    events = session.exec(select(ProposalEvent).where(ProposalEvent.proposal_id == proposal_id)
+                          .order_by(col(ProposalEvent.id))).all()
+    return ProposalDetail(**_proposal_out(proposal, _names(session)), result=proposal.result,
+                          events=[EventOut(at=e.at, move_index=e.move_index, kind=e.kind, status=e.status,
+                                           message=e.message) for e in events])
+
+
+@router.post("/rebalance-proposals/{proposal_id}/reject", response_model=ProposalOut)
+def reject_proposal(proposal_id: int, body: RejectIn, session: SessionDep,
+                    principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
+    from scheduler.proposals import ProposalError, reject
+
+    try:
+        proposal = reject(session, proposal_id, Actor(f"api:{principal.username}"), body.reason)
+    except ProposalError as exc:
+        raise HTTPException(404 if "no rebalance proposal" in str(exc) else 409, str(exc)) from None
+    return ProposalOut(**_proposal_out(proposal, _names(session)))
+
+
+@router.post("/rebalance-proposals/{proposal_id}/approve", response_model=ProposalOut, status_code=202)
+def approve_proposal(proposal_id: int, session: SessionDep, background: BackgroundTasks,
+                     principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
+    """Approve and apply in the background on the platform's cloud (a clouds.yaml cloud of the same name
+    listed in ``SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS``); follow it at ``GET …/{id}``."""
+    from scheduler.proposals import ProposalError, approve
+
+    proposal = session.get(RebalanceProposal, proposal_id)
+    if proposal is None:
+        raise not_found("rebalance proposal", proposal_id)
+    platform = _names(session).get(proposal.platform_id, "?")
+    if platform not in get_scheduler_settings().openstack_clouds:
+        raise HTTPException(409, f"no cloud configured for platform {platform!r}: add it to "
+                                 "SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS (or approve with `shangyun schedule approve`)")
+    try:
+        proposal = approve(session, proposal_id, Actor(f"api:{principal.username}"))
+    except ProposalError as exc:
+        raise HTTPException(409, str(exc)) from None
+    background.add_task(_apply, proposal_id, platform)
+    return ProposalOut(**_proposal_out(proposal, _names(session)))
+
+
+def _apply(proposal_id: int, cloud: str) -> None:
+    from drivers.errors import DriverError
+    from drivers.openstack import OpenStackDriver
+    from scheduler.proposals import apply
+
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            apply(session, proposal_id, OpenStackDriver.connect(cloud))
+        except DriverError as exc:  # could not even connect: record it on the proposal
+            proposal = session.get(RebalanceProposal, proposal_id)
+            if proposal is not None:
+                proposal.status, proposal.error = "failed", str(exc)
+                session.add(proposal)
+                session.commit()
+
+
+

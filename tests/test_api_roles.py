@@ -1,0 +1,301 @@
+"""The REST API over real HTTP (``shangyun serve`` on loopback, SQLite and PostgreSQL): every route
+against every role — allowed roles get an answer, the others 403, no token or an unknown or expired
+token 401; department users see and change only their own department; bad requests are 4xx naming the
+field and change nothing; the OpenAPI document lists every route."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from api.auth import (
+    AUDIT_READ,
+    CLOUD_READ,
+    CLOUD_WRITE,
+    DASHBOARD,
+    ESTATE_READ,
+    REQUESTS_DECIDE,
+    REQUESTS_READ,
+    REQUESTS_WRITE,
+    ROLE_PERMISSIONS,
+)
+from inventory.audit import Actor
+from inventory.db import create_db_engine
+from inventory.models import (
+    ApiToken,
+    BusinessSystem,
+    CapacityRequest,
+    CloudPlatform,
+    Department,
+    Role,
+    Room,
+    Server,
+)
+from scheduler.proposals import store_proposal
+from scheduler.rebalance import Move, Result
+from tests.conftest import SHANGYUN, _empty_pg, run_cli
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Api:
+    base: str
+    tokens: dict[str, str]  # role → token
+    own: dict[str, Any]  # ids of the department user's records
+    other: dict[str, Any]  # ids of another department's records
+    platform: str
+    db_url: str
+
+    def call(self, method: str, path: str, role: str | None, body: Any = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.request(method, self.base + path, json=body, headers=headers, timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_estate: Path) -> Iterator[Api]:
+    tmp = tmp_path_factory.mktemp("api")
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{tmp / 'api.db'}"
+    else:
+        db_url = request.getfixturevalue("pg_url")
+        engine = create_db_engine(db_url)
+        _empty_pg(engine)
+        engine.dispose()
+    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        systems = session.exec(select(BusinessSystem).order_by(col(BusinessSystem.id))).all()
+        mine, theirs = systems[0], next(s for s in systems if s.department_id != systems[0].department_id)
+        own_department = session.get(Department, mine.department_id)
+        other_department = session.get(Department, theirs.department_id)
+        assert own_department is not None and other_department is not None
+        own_server = session.exec(select(Server).where(Server.department_id == mine.department_id)).first()
+        other_server = session.exec(select(Server).where(Server.department_id == theirs.department_id)).first()
+        own_room = session.exec(select(Room).where(Room.department_id == mine.department_id)).first()
+        other_room = session.exec(select(Room).where(Room.department_id == theirs.department_id)).first()
+        platform = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "openstack")).first()
+        assert own_server and other_server and own_room and other_room and platform
+        store_proposal(session, platform.name, Result("balance", [Move("live_migrate", "vm-1", "h1", "h2")],
+                                                      {"active_hosts": 2}, {"active_hosts": 2}, 0.1),
+                       0.8, None, Actor("test"))
+        session.commit()
+        own: dict[str, Any] = {"department": own_department.code, "department_id": own_department.id,
+                               "system": mine.id, "server": own_server.id, "room": own_room.id}
+        other: dict[str, Any] = {"department": other_department.code, "department_id": other_department.id,
+                                 "system": theirs.id, "server": other_server.id, "room": other_room.id}
+        platform_name = platform.name
+    engine.dispose()
+    tokens = {}
+    for role in Role:
+        extra = ["--department", own["department"]] if role == Role.DEPARTMENT else []
+        added = subprocess.run([SHANGYUN, "user", "add", f"u-{role.value}", "--role", role.value, *extra,
+                                "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
+                               env=os.environ | {"SHANGYUN_DATABASE_URL": db_url}, check=False)
+        assert added.returncode == 0, added.stderr
+        issued = run_cli("user", "token", f"u-{role.value}", db_url=db_url)
+        assert issued.returncode == 0 and issued.stdout.startswith("sy_")
+        tokens[role.value] = issued.stdout.strip()
+    for who in (own, other):  # one request per department, asked for through the CLI
+        assert run_cli("capacity", "request", "--department", who["department"], "--platform", platform_name,
+                       "--purpose", "test", "--vcpus", "2", db_url=db_url).returncode == 0
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        for who in (own, other):
+            who["request"] = session.exec(select(CapacityRequest.id).where(
+                CapacityRequest.department_id == who["department_id"])).one()
+    engine.dispose()
+    port = _free_port()
+    log = (tmp / "serve.log").open("wb")
+    env = os.environ | {"SHANGYUN_DATABASE_URL": db_url, "SHANGYUN_SCHEDULER_IN_SERVE": "false"}
+    server = subprocess.Popen([SHANGYUN, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        raise AssertionError((tmp / "serve.log").read_text())
+    yield Api(base, tokens, own, other, platform_name, db_url)
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+# (method, path template, body, permission). Paths use the department user's own records, so a
+# department user's "allowed" is real; other departments are checked separately below.
+ROUTES: list[tuple[str, str, Any, str]] = [
+    ("GET", "/api/v1/departments", None, ESTATE_READ),
+    ("GET", "/api/v1/rooms", None, ESTATE_READ),
+    ("GET", "/api/v1/rooms/{room}", None, ESTATE_READ),
+    ("GET", "/api/v1/servers", None, ESTATE_READ),
+    ("GET", "/api/v1/servers/{server}", None, ESTATE_READ),
+    ("GET", "/api/v1/systems", None, ESTATE_READ),
+    ("GET", "/api/v1/systems/{system}", None, ESTATE_READ),
+    ("GET", "/api/v1/capacity-requests", None, REQUESTS_READ),
+    ("GET", "/api/v1/capacity-requests/{request}", None, REQUESTS_READ),
+    ("POST", "/api/v1/capacity-requests", "ask", REQUESTS_WRITE),
+    ("POST", "/api/v1/capacity-requests/review", None, REQUESTS_DECIDE),
+    ("GET", "/api/v1/platforms", None, DASHBOARD),
+    ("GET", "/api/v1/forecasts", None, DASHBOARD),
+    ("GET", "/api/v1/rebalance-proposals", None, CLOUD_READ),
+    ("GET", "/api/v1/rebalance-proposals/1", None, CLOUD_READ),
+    ("POST", "/api/v1/rebalance-proposals/999/reject", {"reason": "no"}, CLOUD_WRITE),
+    ("POST", "/api/v1/rebalance-proposals/1/approve", None, CLOUD_WRITE),
+    ("GET", "/api/v1/audit", None, AUDIT_READ),
+]
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+@pytest.mark.parametrize(("method", "template", "body", "permission"), ROUTES,
+                         ids=[f"{m} {t}" for m, t, _, _ in ROUTES])
+def test_every_route_for_every_role(api: Api, role: str, method: str, template: str, body: Any,
+                                    permission: str) -> None:
+    path = template.format(**api.own)
+    if body == "ask":
+        body = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "matrix"}
+    anonymous = api.call(method, path, None, body)
+    assert anonymous.status_code == 401, anonymous.text
+    response = api.call(method, path, role, body)
+    if permission in ROLE_PERMISSIONS[Role(role)]:
+        # Allowed: an answer about the request itself (a missing proposal, no cloud configured), never 401/403.
+        assert response.status_code not in (401, 403) and response.status_code < 500, response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert permission in response.json()["detail"]
+
+
+def test_department_users_see_and_change_only_their_own(api: Api) -> None:
+    for kind in ("system", "server", "room", "request"):
+        path = {"system": "systems", "server": "servers", "room": "rooms", "request": "capacity-requests"}[kind]
+        assert api.call("GET", f"/api/v1/{path}/{api.other[kind]}", "department").status_code == 404
+        assert api.call("GET", f"/api/v1/{path}/{api.other[kind]}", "operator").status_code == 200
+    for path in ("systems", "servers", "rooms", "departments", "capacity-requests"):
+        listed = api.call("GET", f"/api/v1/{path}?limit=500", "department").json()
+        everyone = api.call("GET", f"/api/v1/{path}?limit=500", "admin").json()
+        assert 0 < listed["total"] < everyone["total"]
+        codes = {item.get("department_code", item.get("code")) for item in listed["items"]}
+        assert codes == {api.own["department"]}
+    before = _count(api.db_url, CapacityRequest)
+    foreign = api.call("POST", "/api/v1/capacity-requests", "department", {
+        "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"})
+    assert foreign.status_code == 403 and "department_code" in foreign.json()["detail"]
+    assert _count(api.db_url, CapacityRequest) == before
+
+
+def test_costs_only_for_roles_that_read_costs(api: Api) -> None:
+    finance = api.call("GET", f"/api/v1/rooms/{api.own['room']}", "finance").json()
+    department = api.call("GET", f"/api/v1/rooms/{api.own['room']}", "department").json()
+    assert finance["annual_cost_cny"] > 0 and set(finance["cost_parts"]) == {"energy", "rent", "maintenance",
+                                                                              "staff", "lines"}
+    assert finance["cost_parts"]["energy"]["basis"] in ("data", "default")
+    assert department["annual_cost_cny"] is None and department["cost_parts"] is None
+
+
+def test_lists_page_and_filter(api: Api) -> None:
+    first = api.call("GET", "/api/v1/servers?limit=5", "admin").json()
+    second = api.call("GET", "/api/v1/servers?limit=5&offset=5", "admin").json()
+    assert len(first["items"]) == 5 and first["total"] == second["total"] > 10
+    assert not {s["id"] for s in first["items"]} & {s["id"] for s in second["items"]}
+    host = first["items"][0]["hostname"]
+    assert [s["hostname"] for s in api.call("GET", f"/api/v1/servers?code={host}", "admin").json()["items"]] == [host]
+    one = api.call("GET", f"/api/v1/systems?id={api.own['system']}", "admin").json()
+    assert one["total"] == 1 and one["items"][0]["id"] == api.own["system"]
+    name = one["items"][0]["name"]
+    found = api.call("GET", f"/api/v1/systems?q={name[:3]}", "admin").json()
+    assert any(s["id"] == api.own["system"] for s in found["items"])
+
+
+def test_login_tokens_and_their_expiry(api: Api) -> None:
+    wrong = httpx.post(api.base + "/api/v1/auth/login", json={"username": "u-viewer", "password": "nope"})
+    assert wrong.status_code == 401
+    good = httpx.post(api.base + "/api/v1/auth/login", json={"username": "u-viewer", "password": PASSWORD})
+    assert good.status_code == 200
+    token = good.json()["token"]
+    me = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "viewer" and me["permissions"] == [DASHBOARD]
+    engine = create_db_engine(api.db_url)
+    with Session(engine) as session:  # age the login token past its expiry
+        session.execute(sa.update(ApiToken).where(col(ApiToken.name) == "login")
+                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        session.commit()
+    engine.dispose()
+    expired = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    unknown = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": "Bearer sy_made_up"})
+    assert unknown.status_code == 401
+
+
+def test_bad_requests_name_the_field_and_change_nothing(api: Api) -> None:
+    before = _count(api.db_url, CapacityRequest)
+    url = api.base + "/api/v1/capacity-requests"
+    headers = {"Authorization": f"Bearer {api.tokens['operator']}", "Content-Type": "application/json"}
+    malformed = httpx.post(url, content=b'{"department_code": ', headers=headers)
+    assert malformed.status_code == 422 and malformed.json()["detail"][0]["type"] == "json_invalid"
+    ask = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"}
+    cases = {"vcpus": {**ask, "vcpus": "many"}, "memory_gb": {**ask, "memory_gb": -1},
+             "colour": {**ask, "colour": "red"}, "purpose": {k: v for k, v in ask.items() if k != "purpose"},
+             "platform": {**ask, "platform": "nowhere"}}
+    for field, body in cases.items():
+        response = httpx.post(url, json=body, headers=headers)
+        assert response.status_code == 422, (field, response.text)
+        assert field in [str(part) for part in response.json()["detail"][0]["loc"]], (field, response.text)
+    assert httpx.get(api.base + "/api/v1/servers?limit=0", headers=headers).status_code == 422
+    assert _count(api.db_url, CapacityRequest) == before
+
+
+def test_the_openapi_document_lists_every_route(api: Api) -> None:
+    document = httpx.get(api.base + "/openapi.json").json()
+    paths = document["paths"]
+    for method, template, _, _ in ROUTES:
+        generic = template.replace("{room}", "{room_id}").replace("{server}", "{server_id}").replace(
+            "{system}", "{system_id}").replace("{request}", "{request_id}").replace("/1/", "/{proposal_id}/")
+        generic = generic.replace("/999/", "/{proposal_id}/")
+        if generic.endswith("/1"):
+            generic = generic[:-2] + "/{proposal_id}"
+        assert method.lower() in paths[generic], generic
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def _count(db_url: str, model: Any) -> int:
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        count = len(session.exec(select(model)).all())
+    engine.dispose()
+    return count
+
+
+
+def test_the_development_secret_is_refused_outside_development(tmp_path: Path) -> None:
+    env = os.environ | {"SHANGYUN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SHANGYUN_ENVIRONMENT": "production"}
+    env.pop("SHANGYUN_SECRET_KEY", None)
+    refused = subprocess.run([SHANGYUN, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "SHANGYUN_SECRET_KEY must be set" in refused.stderr
+    short = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "short"},
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert short.returncode == 2
+    good = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "k" * 40},
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert good.returncode == 0, good.stderr

@@ -86,9 +86,11 @@ def create_app() -> FastAPI:
             session.commit()
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
-    from api.routers import audit, auth_routes, capacity, cloud, estate
+    from api import metrics
+    from api.routers import audit, auth_routes, capacity, cloud, estate, finance
 
-    for module in (auth_routes, estate, capacity, cloud, audit):
+    metrics.install(app)
+    for module in (auth_routes, estate, capacity, cloud, finance, audit):
         app.include_router(module.router)
     return app
 

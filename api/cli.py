@@ -16,6 +16,7 @@ from api.cli_deps import register as register_deps
 from api.cli_inventory import register as register_inventory
 from api.cli_migrate import register as register_migrate
 from api.cli_plan import register as register_plan
+from api.cli_report import register as register_report
 from api.cli_schedule import register as register_schedule
 from api.cli_scheduler import register as register_scheduler
 from api.cli_users import register as register_users
@@ -67,6 +68,7 @@ register_deps(app)
 register_migrate(app)
 register_schedule(app)
 register_scheduler(app)
+register_report(app)
 register_users(app)
 register_capacity(app)
 app.command("demo")(demo_command)

@@ -70,7 +70,7 @@ def jobs_command(limit: Annotated[int, typer.Option(min=1, help="recent runs sho
         table.add_column(column)
     with session_scope() as session:
         try:
-            stored = dict(session.execute(sa.text("SELECT id, next_run_time FROM apscheduler_jobs")).tuples().all())
+            stored = dict(session.execute(sa.text("SELECT id, next_run_time FROM apscheduler_jobs")).all())
         except sa.exc.DatabaseError:  # no scheduler has run against this database yet
             session.rollback()
             stored = {}

@@ -4,9 +4,11 @@ migrated, rooms with their closing wave, and the savings timeline for finance.""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import openpyxl
+
+from migration_plans.finance import PARTS, SavingsReport
 
 
 def _item_row(item: dict[str, Any], wave: Any) -> list[Any]:
@@ -57,4 +59,43 @@ def savings_workbook(document: dict[str, Any], path: Path) -> None:
     """Write the savings timeline and the rooms' closing waves."""
     workbook = openpyxl.Workbook(write_only=True)
     _savings_sheets(workbook, document)
+    workbook.save(path)
+
+
+def finance_workbook(report: SavingsReport, path: Path | BinaryIO) -> None:
+    """The savings report for finance: a sheet per room and a sheet per fiscal year. Cost parts taken
+    from defaults (placeholders) are grey italic and their basis column says ``default``."""
+    from openpyxl.styles import Font
+
+    workbook = openpyxl.Workbook()
+    rooms = workbook.active
+    assert rooms is not None
+    rooms.title = "rooms 机房"
+    header = ["room 机房", "name 名称", "department 部门", "status 状态"]
+    for part in PARTS:
+        header += [f"{part} CNY/year", f"{part} basis 依据"]
+    header += ["annual cost 年成本", "closes after wave 关停批次", "closes on 关停日期", "cloud cost added 新增云成本",
+               "net saving 净节约", "blocked by 阻碍"]
+    rooms.append(header)
+    assumed = Font(italic=True, color="808080")
+    for r in report.rooms:
+        row: list[Any] = [r.code, r.name, r.department, r.status]
+        for part in PARTS:
+            row += list(r.parts[part])
+        row += [r.annual_cost_cny, r.closes_after_wave, r.closes_on, r.cloud_cost_cny, r.net_saving_cny,
+                ",".join(r.blocked_by)]
+        rooms.append(row)
+        for k, part in enumerate(PARTS):
+            if r.parts[part][1] == "default":
+                rooms.cell(row=rooms.max_row, column=5 + 2 * k).font = assumed
+    rooms.freeze_panes = "B2"
+    years = workbook.create_sheet("fiscal years 年度")
+    years.append(["year 年度", "baseline 基线成本", "room cost paid 机房支出", "cloud cost 云服务费", "saving 节约",
+                  "rooms closed this year 本年关停"])
+    for y in report.years:
+        years.append([y.year, y.baseline_cny, y.room_cost_paid_cny, y.cloud_cost_cny, y.saving_cny,
+                      ",".join(y.rooms_closed)])
+    years.append([])
+    years.append(["A room closed in year N is paid through N and stops costing from N+1. "
+                  "在N年关停的机房，N年仍需支付，自N+1年起不再支付。"])
     workbook.save(path)

@@ -49,6 +49,17 @@ def resolve(session: Session, ref: str) -> Plan:
     return found
 
 
+def named_or_current(session: Session, ref: str | None) -> Plan:
+    """Plan ``ref`` (see ``resolve``), or without one the newest current plan."""
+    if ref is not None:
+        return resolve(session, ref)
+    found = session.exec(select(Plan).where(Plan.status == PlanStatus.CURRENT)
+                         .order_by(col(Plan.created_at).desc())).first()
+    if found is None:
+        raise PlanNotFoundError("no current plan: `shangyun plan create` first, or name one with --plan")
+    return found
+
+
 def list_plans(session: Session) -> list[Plan]:
     return list(session.exec(select(Plan).order_by(Plan.name, col(Plan.version).desc())))
 

@@ -24,6 +24,7 @@ from api.auth import (
     AUDIT_READ,
     CLOUD_READ,
     CLOUD_WRITE,
+    COSTS_READ,
     DASHBOARD,
     ESTATE_READ,
     REQUESTS_DECIDE,
@@ -80,7 +81,8 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         engine = create_db_engine(db_url)
         _empty_pg(engine)
         engine.dispose()
-    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    for args in (("import", str(tiny_estate)), ("plan", "create", "--name", "t", "--start", "2026-12-07")):
+        assert run_cli(*args, db_url=db_url).returncode == 0
     engine = create_db_engine(db_url)
     with Session(engine) as session:
         systems = session.exec(select(BusinessSystem).order_by(col(BusinessSystem.id))).all()
@@ -165,6 +167,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/rebalance-proposals/999/reject", {"reason": "no"}, CLOUD_WRITE),
     ("POST", "/api/v1/rebalance-proposals/1/approve", None, CLOUD_WRITE),
     ("GET", "/api/v1/audit", None, AUDIT_READ),
+    ("GET", "/api/v1/savings", None, COSTS_READ),
+    ("GET", "/api/v1/savings/xlsx", None, COSTS_READ),
 ]
 
 
@@ -203,6 +207,21 @@ def test_department_users_see_and_change_only_their_own(api: Api) -> None:
         "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"})
     assert foreign.status_code == 403 and "department_code" in foreign.json()["detail"]
     assert _count(api.db_url, CapacityRequest) == before
+
+
+def test_finance_downloads_the_savings_workbook(api: Api) -> None:
+    import io
+
+    import openpyxl
+
+    report = api.call("GET", "/api/v1/savings", "finance").json()
+    assert report["plan"] == "t" and report["years"] and report["rooms"]
+    download = api.call("GET", "/api/v1/savings/xlsx", "finance")
+    assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(download.content))
+    sheet = workbook["fiscal years 年度"]
+    years = [row[0].value for row in sheet.iter_rows(min_row=2, max_row=len(report["years"]) + 1)]
+    assert years == [y["year"] for y in report["years"]]
 
 
 def test_costs_only_for_roles_that_read_costs(api: Api) -> None:
@@ -299,3 +318,22 @@ def test_the_development_secret_is_refused_outside_development(tmp_path: Path) -
     good = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "k" * 40},
                           capture_output=True, text=True, timeout=60, check=False)
     assert good.returncode == 0, good.stderr
+
+
+def test_prometheus_metrics_match_the_database(api: Api) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert api.call("GET", "/api/v1/servers?limit=3", "admin").status_code == 200
+    text = httpx.get(api.base + "/metrics").text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    engine = create_db_engine(api.db_url)
+    with Session(engine) as session:
+        active_rooms = len(session.exec(select(Room).where(Room.status == "active")).all())
+        platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == api.platform)).one()
+    engine.dispose()
+    assert samples[("shangyun_rooms", (("status", "active"),))] == active_rooms
+    ratio = samples[("shangyun_platform_allocation_ratio", (("platform", api.platform), ("resource", "cpu")))]
+    assert ratio == pytest.approx((platform.allocated_vcpus or 0) / (platform.vcpus * (platform.cpu_ratio or 1)))
+    route = (("method", "GET"), ("route", "/api/v1/servers"), ("status", "200"))
+    assert samples[("shangyun_http_request_duration_seconds_count", route)] >= 1

@@ -1,0 +1,96 @@
+"""Prometheus metrics at ``/metrics`` (names ``shangyun_…``, base units: ratios 0..1, seconds).
+
+Estate and cloud figures are read from the database at scrape time by ``EstateCollector``, so every
+worker and replica reports the same numbers; request latency is a histogram per process (with several
+uvicorn workers set ``PROMETHEUS_MULTIPROC_DIR`` to a shared empty directory and the workers' figures
+are merged).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlmodel import Session, col, select
+
+from inventory.db import get_engine
+from inventory.models import CloudPlatform, PlanItem, Room, RunItem
+
+REQUEST_SECONDS = Histogram("shangyun_http_request_duration_seconds", "HTTP request latency",
+                            ["method", "route", "status"],
+                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+
+class EstateCollector(Collector):
+    """Platform allocation and use ratios, rooms by status, plan and run items by status."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from scheduler.room_data import newest_current_plan
+
+        allocation = GaugeMetricFamily("shangyun_platform_allocation_ratio",
+                                       "allocated share of a platform's capacity (vCPUs against vcpus × cpu_ratio)",
+                                       labels=["platform", "resource"])
+        usage = GaugeMetricFamily("shangyun_platform_usage_ratio", "measured share in use of a platform's capacity",
+                                  labels=["platform", "resource"])
+        rooms = GaugeMetricFamily("shangyun_rooms", "machine rooms by status", labels=["status"])
+        plan_items = GaugeMetricFamily("shangyun_plan_items", "items of the newest current plan by status",
+                                       labels=["status"])
+        run_items = GaugeMetricFamily("shangyun_migration_run_items", "migration run items by state",
+                                      labels=["state"])
+        with Session(get_engine()) as session:
+            for p in session.exec(select(CloudPlatform)):
+                capacity = {"cpu": p.vcpus * (p.cpu_ratio or 1.0), "memory": p.memory_gb, "storage": p.storage_gb}
+                physical = {"cpu": float(p.vcpus), "memory": p.memory_gb, "storage": p.storage_gb}
+                for resource, allocated, used in (("cpu", p.allocated_vcpus, p.used_vcpus),
+                                                  ("memory", p.allocated_memory_gb, p.used_memory_gb),
+                                                  ("storage", p.allocated_storage_gb, p.used_storage_gb)):
+                    if allocated is not None and capacity[resource] > 0:
+                        allocation.add_metric([p.name, resource], allocated / capacity[resource])
+                    if used is not None and physical[resource] > 0:
+                        usage.add_metric([p.name, resource], used / physical[resource])
+            for status, count in _counts(session, col(Room.status)):
+                rooms.add_metric([status], count)
+            plan = newest_current_plan(session)
+            if plan is not None:
+                for status, count in _counts(session, col(PlanItem.status), col(PlanItem.plan_id) == plan):
+                    plan_items.add_metric([status], count)
+            for state, count in _counts(session, col(RunItem.state)):
+                run_items.add_metric([state], count)
+        yield from (allocation, usage, rooms, plan_items, run_items)
+
+
+def _counts(session: Session, column: Any, *where: Any) -> list[tuple[str, int]]:
+    query = sa.select(column, sa.func.count()).where(*where).group_by(column)
+    return [(str(k), int(n)) for k, n in session.execute(query)]
+
+
+def install(app: FastAPI) -> None:
+    """Time every request by its route template and serve ``/metrics``."""
+
+    @app.middleware("http")
+    async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        if template != "/metrics":
+            REQUEST_SECONDS.labels(request.method, template, str(response.status_code)).observe(
+                time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        registry = CollectorRegistry()
+        registry.register(EstateCollector())
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        else:
+            registry.register(REQUEST_SECONDS)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

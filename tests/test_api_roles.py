@@ -337,3 +337,18 @@ def test_prometheus_metrics_match_the_database(api: Api) -> None:
     assert ratio == pytest.approx((platform.allocated_vcpus or 0) / (platform.vcpus * (platform.cpu_ratio or 1)))
     route = (("method", "GET"), ("route", "/api/v1/servers"), ("status", "200"))
     assert samples[("shangyun_http_request_duration_seconds_count", route)] >= 1
+
+
+def test_the_grafana_dashboard_uses_only_exported_metrics(api: Api) -> None:
+    import json
+    import re
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    dashboard = json.loads((Path(__file__).parent.parent / "deploy/grafana/shangyun-dashboard.json").read_text())
+    families = list(text_string_to_metric_families(httpx.get(api.base + "/metrics").text))
+    exported = {f.name for f in families} | {s.name for f in families for s in f.samples}
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            names = set(re.findall(r"shangyun_[a-z_]+", target["expr"]))
+            assert names and names <= exported, (panel["title"], names - exported)

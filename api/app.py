@@ -69,6 +69,19 @@ def create_app() -> FastAPI:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers and its schema is the newest revision."""
+        from inventory.db import current_revision, head_revision
+
+        try:
+            revision = current_revision(get_engine())
+        except Exception as exc:  # any database failure means not ready; the reason, never the URL
+            return JSONResponse({"status": "database unreachable", "error": type(exc).__name__}, status_code=503)
+        if revision != head_revision():
+            return JSONResponse({"status": "schema not at head", "revision": revision}, status_code=503)
+        return JSONResponse({"status": "ready", "revision": revision})
+
     @app.post("/api/v1/collect", status_code=202, dependencies=[Depends(require_ingest_token)])
     def collect(report: AgentReport) -> Any:
         """Ingest one agent report (idempotent by host and time)."""

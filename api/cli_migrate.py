@@ -68,6 +68,8 @@ def run_command(
     site: Annotated[Path | None, typer.Option(help="site profile YAML: how sources and clouds are reached")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every driver call; change nothing")] = False,
     parallel: Annotated[int, typer.Option(min=1, help="items worked at the same time")] = 1,
+    detach: Annotated[bool, typer.Option("--detach", help="only start the run: `shangyun migrate worker` "
+                                         "processes work it")] = False,
 ) -> None:
     """Carry out one wave: every item through its runbook, with events, gates and reverts."""
     from inventory.audit import Actor
@@ -91,8 +93,45 @@ def run_command(
     except (SiteError, PlanNotFoundError, ExecutionError) as exc:
         raise _fail(str(exc)) from None
     assert run_id is not None
-    console.print(f"run {run_id}: plan {plan}, wave {wave}")
-    _work(run_id, profile, parallel)
+    console.print(f"run {run_id}: plan {plan}, wave {wave}" + (" — left to the workers" if detach else ""))
+    if not detach:
+        _work(run_id, profile, parallel)
+
+
+@migrate_app.command("worker")
+def worker_command(
+    parallel: Annotated[int, typer.Option(min=1, help="items worked at the same time")] = 1,
+    poll: Annotated[float, typer.Option(min=0.1, help="seconds between looks for work")] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="work what is there, then exit")] = False,
+) -> None:
+    """Work the pending items of every running run, and take over items whose worker stopped, until
+    stopped (SIGTERM). Any number of workers may run at once: each item is claimed by exactly one."""
+    import signal
+    import threading
+
+    from sqlmodel import col, select
+
+    from inventory.db import session_scope
+    from inventory.models import MigrationRun, RunStatus
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.is_set():
+        with session_scope() as session:
+            runs = list(session.exec(select(MigrationRun.id).where(MigrationRun.status == RunStatus.RUNNING)
+                                     .order_by(col(MigrationRun.id))))
+        for run_id in runs:
+            if stop.is_set():
+                break
+            assert run_id is not None
+            executor = _executor(_run_site(run_id))
+            taken = executor.reclaim(run_id)
+            if taken:
+                console.print(f"run {run_id}: taking over item(s) {', '.join(map(str, taken))}")
+            executor.work(run_id, parallel=parallel)
+        if once:
+            break
+        stop.wait(poll)
 
 
 def _print_calls(calls: list[tuple[str, str, list[Any]]]) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 
 from drivers.errors import DriverError
 
-PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
+# The checkout's playbooks; an installed copy (e.g. the container image) names its own directory.
+PLAYBOOKS = Path(os.environ.get("SHANGYUN_PLAYBOOKS_DIR") or Path(__file__).resolve().parents[1] / "playbooks")
 SECRET_MARKERS = ("password", "secret", "token")
 
 

@@ -408,3 +408,25 @@ def test_last_system_leaving_a_room_marks_it_decommissioning_in_savings(planned:
     engine.dispose()
     savings = run_cli("plan", "savings", "t", db_url=db_url)
     assert f"{room.code}✓" in savings.stdout and f"{room.code} (decommissioning)" in savings.stdout
+
+
+def test_a_detached_run_is_worked_by_workers(planned: str, tmp_path: Path) -> None:
+    """``migrate run --detach`` only starts the run; two ``migrate worker --once`` processes share its items."""
+    import subprocess
+
+    db_url = planned
+    wave, _ = _wave_of(db_url, "retire")
+    site = _site(tmp_path, db_url)
+    started = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), "--detach",
+                      db_url=db_url)
+    assert started.returncode == 0 and "left to the workers" in started.stdout, started.stderr
+    assert {i.state for i in _items(db_url).values()} == {ItemState.PENDING}
+    env = os.environ | {"SHANGYUN_DATABASE_URL": db_url}
+    workers = [subprocess.Popen([SHANGYUN, "migrate", "worker", "--once"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    items = _items(db_url)
+    assert all(i.state in (ItemState.COMPLETED, ItemState.WAITING, ItemState.ROLLED_BACK, ItemState.FAILED,
+                           ItemState.REFUSED) for i in items.values())
+    assert len({i.claimed_by for i in items.values() if i.claimed_by}) >= 1

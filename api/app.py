@@ -12,11 +12,13 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Header, HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, select
 
 from collectors.report import AgentReport
@@ -100,10 +102,18 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
     from api import metrics
-    from api.routers import audit, auth_routes, capacity, cloud, estate, finance
+    from api.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance
 
     metrics.install(app)
-    for module in (auth_routes, estate, capacity, cloud, finance, audit):
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The dashboard (zh-CN by default, English on a switch)."""
+        return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
+
+    for module in (auth_routes, dashboard, estate, capacity, cloud, finance, audit):
         app.include_router(module.router)
     return app
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +44,8 @@ from inventory.models import (
 )
 from scheduler.proposals import store_proposal
 from scheduler.rebalance import Move, Result
+from tests.api_server import PASSWORD, seed, serve
 from tests.conftest import SHANGYUN, _empty_pg, run_cli
-
-PASSWORD = "correct-horse-battery"
 
 
 @dataclass
@@ -65,12 +62,6 @@ class Api:
         return httpx.request(method, self.base + path, json=body, headers=headers, timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tiny_estate: Path) -> Iterator[Api]:
     tmp = tmp_path_factory.mktemp("api")
@@ -81,15 +72,15 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         engine = create_db_engine(db_url)
         _empty_pg(engine)
         engine.dispose()
-    for args in (("import", str(tiny_estate)), ("plan", "create", "--name", "t", "--start", "2026-12-07")):
-        assert run_cli(*args, db_url=db_url).returncode == 0
+    seeded = seed(db_url, tiny_estate)
     engine = create_db_engine(db_url)
     with Session(engine) as session:
+        own_department = session.exec(select(Department).where(Department.code == seeded.department)).one()
         systems = session.exec(select(BusinessSystem).order_by(col(BusinessSystem.id))).all()
-        mine, theirs = systems[0], next(s for s in systems if s.department_id != systems[0].department_id)
-        own_department = session.get(Department, mine.department_id)
+        mine = next(s for s in systems if s.department_id == own_department.id)
+        theirs = next(s for s in systems if s.department_id != own_department.id)
         other_department = session.get(Department, theirs.department_id)
-        assert own_department is not None and other_department is not None
+        assert other_department is not None
         own_server = session.exec(select(Server).where(Server.department_id == mine.department_id)).first()
         other_server = session.exec(select(Server).where(Server.department_id == theirs.department_id)).first()
         own_room = session.exec(select(Room).where(Room.department_id == mine.department_id)).first()
@@ -106,16 +97,6 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                                  "system": theirs.id, "server": other_server.id, "room": other_room.id}
         platform_name = platform.name
     engine.dispose()
-    tokens = {}
-    for role in Role:
-        extra = ["--department", own["department"]] if role == Role.DEPARTMENT else []
-        added = subprocess.run([SHANGYUN, "user", "add", f"u-{role.value}", "--role", role.value, *extra,
-                                "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
-                               env=os.environ | {"SHANGYUN_DATABASE_URL": db_url}, check=False)
-        assert added.returncode == 0, added.stderr
-        issued = run_cli("user", "token", f"u-{role.value}", db_url=db_url)
-        assert issued.returncode == 0 and issued.stdout.startswith("sy_")
-        tokens[role.value] = issued.stdout.strip()
     for who in (own, other):  # one request per department, asked for through the CLI
         assert run_cli("capacity", "request", "--department", who["department"], "--platform", platform_name,
                        "--purpose", "test", "--vcpus", "2", db_url=db_url).returncode == 0
@@ -125,25 +106,10 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             who["request"] = session.exec(select(CapacityRequest.id).where(
                 CapacityRequest.department_id == who["department_id"])).one()
     engine.dispose()
-    port = _free_port()
-    log = (tmp / "serve.log").open("wb")
-    env = os.environ | {"SHANGYUN_DATABASE_URL": db_url, "SHANGYUN_SCHEDULER_IN_SERVE": "false"}
-    server = subprocess.Popen([SHANGYUN, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        server.kill()
-        raise AssertionError((tmp / "serve.log").read_text())
-    yield Api(base, tokens, own, other, platform_name, db_url)
+    server, base = serve(db_url, tmp / "serve.log")
+    yield Api(base, seeded.tokens, own, other, platform_name, db_url)
     server.terminate()
     server.wait(timeout=30)
-    log.close()
 
 
 # (method, path template, body, permission). Paths use the department user's own records, so a

@@ -1,0 +1,236 @@
+"""What the dashboard's pages read: the overview, each platform's history and hosts, the rooms to close
+with their scores and what blocks them, and the current plan's waves with their items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from api.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, SessionDep, require
+from inventory.models import (
+    BusinessSystem,
+    CloudHost,
+    CloudInstance,
+    CloudPlatform,
+    Plan,
+    PlanItem,
+    PlanWave,
+    Room,
+)
+from inventory.models.plans import PlanStatus
+from inventory.platform_history import history
+from inventory.settings import get_cost_defaults
+from inventory.users import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["dashboard 看板"])
+Viewer = Annotated[Principal, Depends(require(DASHBOARD))]
+
+
+class WaveProgress(BaseModel):
+    index: int
+    start: dt.date
+    end: dt.date
+    status: str
+    items: int
+    done: int
+    failed: int
+
+
+class OverviewOut(BaseModel):
+    rooms_by_status: dict[str, int]
+    systems_by_status: dict[str, int]
+    systems_by_strategy: dict[str, int]  # in the current plan
+    classified_systems: int
+    on_cloud_systems: int
+    cloud_eligible_systems: int
+    on_cloud_rate: float  # 上云率: non-classified systems on the cloud / non-classified systems not retired
+    plan: str | None
+    waves: list[WaveProgress]
+
+
+class DayOut(BaseModel):
+    day: dt.date
+    vcpus_capacity: float
+    memory_gb: float
+    storage_gb: float
+    allocated_vcpus: float | None
+    allocated_memory_gb: float | None
+    allocated_storage_gb: float | None
+    used_vcpus: float | None
+    used_memory_gb: float | None
+    used_storage_gb: float | None
+
+
+class HostOut(BaseModel):
+    name: str
+    zone: str | None
+    state: str
+    vcpus: int
+    cpu_ratio: float
+    memory_gb: float
+    allocated_vcpus: float
+    allocated_memory_gb: float
+    cpu_load: float | None  # busy cores / vcpus, from the instances' measured use
+    instances: int
+
+
+class RoomFlagOut(BaseModel):
+    room: str
+    name: str
+    score: float
+    factors: dict[str, float]
+    reasons_zh: list[str]
+    reasons_en: list[str]
+    annual_cost_cny: float | None  # only for roles that read costs
+    blocked_by: list[str]  # systems the plan keeps in the room
+
+
+class ItemOut(BaseModel):
+    system: str
+    name: str
+    strategy: str
+    status: str
+
+
+class WaveOut(BaseModel):
+    index: int
+    start: dt.date
+    end: dt.date
+    status: str
+    items: list[ItemOut]
+    rooms_closing: list[str]
+
+
+class PlanOut(BaseModel):
+    plan: str
+    version: int
+    start: dt.date
+    waves: list[WaveOut]
+
+
+def _current_plan(session: Session) -> Plan | None:
+    return session.exec(select(Plan).where(Plan.status == PlanStatus.CURRENT)
+                        .order_by(col(Plan.created_at).desc())).first()
+
+
+@router.get("/overview", response_model=OverviewOut)
+def get_overview(session: SessionDep, _: Viewer) -> OverviewOut:
+    """Rooms open/closing/closed, systems by status and strategy, wave progress and the on-cloud rate."""
+    rooms = dict(session.execute(sa.select(col(Room.status), sa.func.count()).group_by(col(Room.status))).all())
+    systems = dict(session.execute(sa.select(col(BusinessSystem.status), sa.func.count())
+                                   .group_by(col(BusinessSystem.status))).all())
+    classified = session.execute(sa.select(sa.func.count()).where(col(BusinessSystem.classified))).scalar_one()
+    on_cloud_ids = set(session.exec(select(CloudInstance.system_id).where(col(CloudInstance.system_id).is_not(None))))
+    open_systems = session.exec(select(BusinessSystem.id, BusinessSystem.status).where(
+        col(BusinessSystem.classified).is_(False), BusinessSystem.status != "retired")).all()
+    on_cloud = sum(1 for sid, status in open_systems if status == "migrated" or sid in on_cloud_ids)
+    plan = _current_plan(session)
+    strategies: Counter[str] = Counter()
+    waves: list[WaveProgress] = []
+    if plan is not None:
+        strategies.update(s for (s,) in session.execute(sa.select(col(PlanItem.strategy)).where(
+            col(PlanItem.plan_id) == plan.id)))
+        counts: dict[int, Counter[str]] = {}
+        for wave_id, status in session.execute(sa.select(col(PlanItem.wave_id), col(PlanItem.status)).where(
+                col(PlanItem.plan_id) == plan.id, col(PlanItem.wave_id).is_not(None))):
+            counts.setdefault(wave_id, Counter())[status] += 1
+        for wave in session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index))):
+            c = counts.get(wave.id or 0, Counter())
+            waves.append(WaveProgress(index=wave.index, start=wave.start, end=wave.end, status=wave.status,
+                                      items=sum(c.values()), done=c["done"], failed=c["failed"]))
+    return OverviewOut(rooms_by_status=rooms, systems_by_status=systems, systems_by_strategy=dict(strategies),
+                       classified_systems=int(classified), on_cloud_systems=on_cloud,
+                       cloud_eligible_systems=len(open_systems),
+                       on_cloud_rate=round(on_cloud / len(open_systems), 4) if open_systems else 0.0,
+                       plan=f"{plan.name}@{plan.version}" if plan else None, waves=waves)
+
+
+def _platform(session: Session, name: str) -> CloudPlatform:
+    platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == name)).first()
+    if platform is None or platform.id is None:
+        raise HTTPException(404, f"no cloud platform {name!r}")
+    return platform
+
+
+@router.get("/platforms/{name}/history", response_model=list[DayOut])
+def get_platform_history(name: str, session: SessionDep, _: Viewer) -> list[DayOut]:
+    """The platform's daily capacity, allocation and measured use."""
+    platform = _platform(session, name)
+    assert platform.id is not None
+    return [DayOut(day=d.day, vcpus_capacity=d.vcpus * (d.cpu_ratio or 1.0), memory_gb=d.memory_gb,
+                   storage_gb=d.storage_gb, allocated_vcpus=d.allocated_vcpus,
+                   allocated_memory_gb=d.allocated_memory_gb, allocated_storage_gb=d.allocated_storage_gb,
+                   used_vcpus=d.used_vcpus, used_memory_gb=d.used_memory_gb, used_storage_gb=d.used_storage_gb)
+            for d in history(session, platform.id)]
+
+
+@router.get("/platforms/{name}/hosts", response_model=list[HostOut])
+def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[HostOut]:
+    """Each host's allocation and measured CPU load."""
+    platform = _platform(session, name)
+    hosts = session.exec(select(CloudHost).where(CloudHost.platform_id == platform.id)
+                         .order_by(col(CloudHost.name))).all()
+    totals: dict[int, list[float]] = {}
+    for instance in session.exec(select(CloudInstance).where(CloudInstance.platform_id == platform.id,
+                                                             col(CloudInstance.host_id).is_not(None))):
+        t = totals.setdefault(instance.host_id or 0, [0.0, 0.0, 0.0, 0.0, 0.0])
+        t[0] += instance.vcpus
+        t[1] += instance.memory_gb
+        if instance.cpu_util is not None:
+            t[2] += instance.vcpus * instance.cpu_util
+            t[4] += 1
+        t[3] += 1
+    out = []
+    for h in hosts:
+        t = totals.get(h.id or 0, [0.0, 0.0, 0.0, 0.0, 0.0])
+        out.append(HostOut(name=h.name, zone=h.zone, state=h.state, vcpus=h.vcpus, cpu_ratio=h.cpu_ratio,
+                           memory_gb=h.memory_gb, allocated_vcpus=t[0], allocated_memory_gb=round(t[1], 3),
+                           cpu_load=round(t[2] / h.vcpus, 4) if t[4] and h.vcpus else None, instances=int(t[3])))
+    return out
+
+
+@router.get("/room-flags", response_model=list[RoomFlagOut])
+def get_room_flags(session: SessionDep, principal: Viewer) -> list[RoomFlagOut]:
+    """Active rooms ranked by how much closing them next is worth, with reasons and what blocks them."""
+    from scheduler.room_data import load_room_inputs
+    from scheduler.room_flags import RoomWeights, score_rooms
+
+    plan = _current_plan(session)
+    flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, dt.date.today()),
+                        RoomWeights())
+    blocked = {r["room"]: list(r.get("blocked_by", [])) for r in (plan.document.get("rooms", []) if plan else [])}
+    costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
+    return [RoomFlagOut(room=f.code, name=f.name, score=f.score, factors=f.factors, reasons_zh=f.reasons_zh,
+                        reasons_en=f.reasons_en, annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
+                        blocked_by=blocked.get(f.code, [])) for f in flags]
+
+
+@router.get("/plans/current", response_model=PlanOut)
+def get_current_plan(session: SessionDep, _: Annotated[Principal, Depends(require(PLANS_READ))]) -> PlanOut:
+    """The current plan's waves with their items' strategies and statuses, and the rooms each closes."""
+    plan = _current_plan(session)
+    if plan is None or plan.id is None:
+        raise HTTPException(404, "no current plan: `shangyun plan create` first")
+    rows = session.exec(select(PlanItem, BusinessSystem.code, BusinessSystem.name).join(
+        BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id).where(PlanItem.plan_id == plan.id)
+        .order_by(col(BusinessSystem.code))).all()
+    by_wave: dict[int, list[ItemOut]] = {}
+    for item, code, name in rows:
+        if item.wave_id is not None:
+            by_wave.setdefault(item.wave_id, []).append(ItemOut(system=code, name=name, strategy=item.strategy,
+                                                                status=item.status))
+    closing: dict[int, list[str]] = {}
+    for room in plan.document.get("rooms", []):
+        if room.get("closes_after_wave") is not None:
+            closing.setdefault(room["closes_after_wave"], []).append(room["room"])
+    waves = [WaveOut(index=w.index, start=w.start, end=w.end, status=w.status, items=by_wave.get(w.id or 0, []),
+                     rooms_closing=sorted(closing.get(w.index, [])))
+             for w in session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index)))]
+    return PlanOut(plan=plan.name, version=plan.version, start=dt.date.fromisoformat(plan.document["start"]),
+                   waves=waves)

@@ -1,0 +1,348 @@
+/* Shangyun dashboard: a small single-page app over /api/v1. zh-CN by default, English on a switch.
+   The bearer token from POST /api/v1/auth/login lives in sessionStorage; pages show only what the
+   user's role may read (GET /api/v1/auth/me lists the permissions). Charts: Apache ECharts, served
+   locally from /static/vendor (the product runs offline). */
+"use strict";
+
+const TEXT = {
+  zh: {
+    brand: "上云 · 政务云迁移与运营", logout: "退出", login_title: "登录", username: "用户名", password: "密码",
+    login: "登录", login_failed: "用户名或密码错误", overview: "总览", utilization: "云资源", rooms: "机房",
+    waves: "迁移批次", savings: "节约", requests: "容量申请", rooms_active: "在用机房", rooms_closing: "关停中",
+    rooms_closed: "已关停", systems: "业务系统", on_cloud_rate: "上云率", classified: "涉密系统（不上云）",
+    by_strategy: "迁移策略", by_status: "系统状态", wave_progress: "批次进度", done: "已完成", failed: "失败",
+    remaining: "待迁移", platform: "平台", allocation: "分配率", usage: "使用率", history: "历史与预测",
+    hosts: "宿主机", cpu: "CPU", memory: "内存", storage: "存储", forecast: "预测", reaches: "达到",
+    not_within: "预测期内不会达到", expansion: "扩容建议", hosts_unit: "台", score: "关停评分", room: "机房",
+    name: "名称", annual_cost: "年成本（万元）", reasons: "理由", blocked_by: "阻碍关停的系统", none: "无",
+    wave: "批次", start: "开始", end: "结束", items: "条目", status: "状态", system: "系统", strategy: "策略",
+    rooms_closing_after: "本批后关停机房", year: "年度", baseline: "基线成本", paid: "机房支出", cloud: "云服务费",
+    saving: "节约", download: "下载 Excel", per_room: "各机房", fiscal: "年度合计（万元）",
+    net_saving: "年净节约（万元）", closes_on: "关停日期", cloud_cost: "新增云成本（万元）", department: "部门",
+    vcpus: "vCPU", memory_gb: "内存 GB", storage_gb: "存储 GB", purpose: "用途", submit: "提交申请",
+    reason: "答复", due: "答复期限", overdue: "已超期", review: "重新审核排队申请", new_request: "申请容量",
+    all_requests: "申请列表", rule_note: "在N年关停的机房，N年仍需支付，自N+1年起不再支付。", load: "CPU负载",
+    allocated: "已分配", no_data: "暂无数据", zone: "可用区", instances: "实例数",
+  },
+  en: {
+    brand: "Shangyun · government cloud", logout: "Log out", login_title: "Log in", username: "Username",
+    password: "Password", login: "Log in", login_failed: "Wrong username or password", overview: "Overview",
+    utilization: "Cloud", rooms: "Rooms", waves: "Waves", savings: "Savings", requests: "Capacity requests",
+    rooms_active: "Rooms in use", rooms_closing: "Closing", rooms_closed: "Closed", systems: "Systems",
+    on_cloud_rate: "On-cloud rate", classified: "Classified (stay off the cloud)", by_strategy: "Strategies",
+    by_status: "System status", wave_progress: "Wave progress", done: "Done", failed: "Failed",
+    remaining: "Remaining", platform: "Platform", allocation: "Allocation", usage: "Usage",
+    history: "History and forecast", hosts: "Hosts", cpu: "CPU", memory: "Memory", storage: "Storage",
+    forecast: "Forecast", reaches: "reaches", not_within: "not within the horizon", expansion: "Expansion",
+    hosts_unit: "hosts", score: "Score", room: "Room", name: "Name", annual_cost: "Annual cost (10k CNY)",
+    reasons: "Reasons", blocked_by: "Systems keeping it open", none: "none", wave: "Wave", start: "Start",
+    end: "End", items: "Items", status: "Status", system: "System", strategy: "Strategy",
+    rooms_closing_after: "Rooms closing after it", year: "Year", baseline: "Baseline", paid: "Room cost paid",
+    cloud: "Cloud cost", saving: "Saving", download: "Download xlsx", per_room: "Per room",
+    fiscal: "Fiscal years (10k CNY)", net_saving: "Net annual saving (10k CNY)", closes_on: "Closes on",
+    cloud_cost: "Cloud cost added (10k CNY)", department: "Department", vcpus: "vCPUs", memory_gb: "Memory GB",
+    storage_gb: "Storage GB", purpose: "Purpose", submit: "Submit", reason: "Answer", due: "Due",
+    overdue: "Overdue", review: "Decide the queue again", new_request: "Ask for capacity",
+    all_requests: "Requests", rule_note: "A room closed in year N is paid through N and stops costing from N+1.",
+    load: "CPU load", allocated: "Allocated", no_data: "No data yet", zone: "Zone", instances: "Instances",
+  },
+};
+const PAGES = [
+  ["overview", "dashboard:read"], ["utilization", "dashboard:read"], ["rooms", "dashboard:read"],
+  ["waves", "plans:read"], ["savings", "costs:read"], ["requests", "requests:read"],
+];
+const state = { lang: localStorage.getItem("shangyun.lang") || "zh", me: null, charts: [] };
+const t = (key) => (TEXT[state.lang][key] ?? key);
+const $ = (sel, root = document) => root.querySelector(sel);
+const view = $("#view");
+
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+const num = (v, digits = 0) => (v == null ? "—" : Number(v).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-US",
+  { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const pct = (v) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`);
+const wan = (cny) => num(cny / 1e4, 1);
+
+async function api(path, options = {}) {
+  const token = sessionStorage.getItem("shangyun.token");
+  const headers = { ...(options.headers || {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+  if (options.body && typeof options.body !== "string") {
+    headers["Content-Type"] = "application/json";
+    options = { ...options, body: JSON.stringify(options.body) };
+  }
+  const response = await fetch(`/api/v1${path}`, { ...options, headers });
+  if (response.status === 401) { logout(); throw new Error("unauthorised"); }
+  return response;
+}
+const json = async (path) => (await api(path)).json();
+
+function chart(element, option) {
+  const instance = echarts.init(element, "dark", { renderer: "canvas" });
+  instance.setOption({ backgroundColor: "transparent", textStyle: { fontFamily: "inherit" }, ...option });
+  state.charts.push(instance);
+  return instance;
+}
+window.addEventListener("resize", () => state.charts.forEach((c) => c.resize()));
+
+function applyStaticText() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $("#lang").textContent = state.lang === "zh" ? "EN" : "中文";
+}
+
+function logout() {
+  sessionStorage.removeItem("shangyun.token");
+  state.me = null;
+  location.hash = "#/login";
+  render();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const form = event.target;
+  const response = await fetch("/api/v1/auth/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: form.username.value, password: form.password.value }) });
+  if (!response.ok) { $("#login-error").textContent = t("login_failed"); return; }
+  sessionStorage.setItem("shangyun.token", (await response.json()).token);
+  location.hash = "#/overview";
+  await render();
+}
+
+function buildNav() {
+  const nav = $("#nav");
+  const allowed = PAGES.filter(([, permission]) => state.me.permissions.includes(permission));
+  nav.innerHTML = allowed.map(([page]) => `<a href="#/${page}" data-page="${page}">${esc(t(page))}</a>`).join("");
+  nav.hidden = false;
+  $("#logout").hidden = false;
+  $("#who").textContent = `${state.me.username} · ${state.me.role}${state.me.department_code ? " · " + state.me.department_code : ""}`;
+  return allowed.map(([page]) => page);
+}
+
+async function render() {
+  applyStaticText();
+  state.charts.forEach((c) => c.dispose());
+  state.charts = [];
+  if (!sessionStorage.getItem("shangyun.token")) { showLogin(); return; }
+  if (!state.me) {
+    const response = await api("/auth/me");
+    if (!response.ok) { showLogin(); return; }
+    state.me = await response.json();
+  }
+  const allowed = buildNav();
+  let page = (location.hash.match(/^#\/(\w+)/) || [])[1];
+  if (!allowed.includes(page)) page = allowed[0];
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
+  view.innerHTML = `<section id="page-${page}" aria-busy="true"></section>`;
+  const section = $(`#page-${page}`);
+  await RENDER[page](section);
+  section.setAttribute("aria-busy", "false");
+}
+
+function showLogin() {
+  $("#nav").hidden = true;
+  $("#logout").hidden = true;
+  $("#who").textContent = "";
+  view.innerHTML = "";
+  const form = document.createElement("form");
+  form.id = "login";
+  form.className = "card login";
+  form.innerHTML = `<h1>${esc(t("login_title"))}</h1>
+    <label><span>${esc(t("username"))}</span><input name="username" autocomplete="username" required></label>
+    <label><span>${esc(t("password"))}</span><input name="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit">${esc(t("login"))}</button><p class="error" id="login-error" role="alert"></p>`;
+  form.addEventListener("submit", login);
+  view.appendChild(form);
+}
+
+function kpi(id, label, value) {
+  return `<div class="card kpi"><div class="value" data-kpi="${id}">${esc(value)}</div><div class="label">${esc(label)}</div></div>`;
+}
+
+function table(id, columns, rows) {
+  if (!rows.length) return `<p class="note">${esc(t("no_data"))}</p>`;
+  const head = columns.map(([label, , cls]) => `<th class="${cls || ""}">${esc(label)}</th>`).join("");
+  const body = rows.map((row) => `<tr>${columns.map(([, cell, cls]) => `<td class="${cls || ""}">${cell(row)}</td>`).join("")}</tr>`).join("");
+  return `<div class="scroll"><table id="${id}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+}
+
+const RENDER = {
+  async overview(section) {
+    const o = await json("/overview");
+    const rooms = o.rooms_by_status;
+    const systems = Object.values(o.systems_by_status).reduce((a, b) => a + b, 0);
+    section.innerHTML = `<h1>${esc(t("overview"))}${o.plan ? ` <span class="note">${esc(o.plan)}</span>` : ""}</h1>
+      <div class="cards">${kpi("rooms-active", t("rooms_active"), num(rooms.active || 0))}
+        ${kpi("rooms-closing", t("rooms_closing"), num(rooms.decommissioning || 0))}
+        ${kpi("rooms-closed", t("rooms_closed"), num(rooms.closed || 0))}
+        ${kpi("systems", t("systems"), num(systems))}
+        ${kpi("on-cloud-rate", t("on_cloud_rate"), pct(o.on_cloud_rate))}
+        ${kpi("classified", t("classified"), num(o.classified_systems))}</div>
+      <div class="grid"><div class="card"><h2>${esc(t("by_strategy"))}</h2><div class="chart" id="strategy"></div></div>
+        <div class="card"><h2>${esc(t("by_status"))}</h2><div class="chart" id="status"></div></div>
+        <div class="card"><h2>${esc(t("wave_progress"))}</h2><div class="chart" id="progress"></div></div></div>`;
+    const pie = (data) => ({ tooltip: {}, series: [{ type: "pie", radius: ["35%", "70%"],
+      data: Object.entries(data).map(([name, value]) => ({ name, value })) }] });
+    chart($("#strategy"), pie(o.systems_by_strategy));
+    chart($("#status"), pie(o.systems_by_status));
+    const waves = o.waves.map((w) => `${t("wave")} ${w.index}`);
+    chart($("#progress"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category", data: waves },
+      yAxis: { type: "value" }, series: [
+        { name: t("done"), type: "bar", stack: "w", data: o.waves.map((w) => w.done), color: "#3ccf91" },
+        { name: t("failed"), type: "bar", stack: "w", data: o.waves.map((w) => w.failed), color: "#ff5c5c" },
+        { name: t("remaining"), type: "bar", stack: "w", data: o.waves.map((w) => w.items - w.done - w.failed), color: "#3aa0ff" }] });
+  },
+
+  async utilization(section) {
+    const [platforms, forecasts] = await Promise.all([json("/platforms"), json("/forecasts")]);
+    if (!platforms.length) { section.innerHTML = `<h1>${esc(t("utilization"))}</h1><p class="note">${esc(t("no_data"))}</p>`; return; }
+    const chosen = decodeURIComponent((location.hash.split("?p=")[1] || "")) || platforms[0].name;
+    const p = platforms.find((x) => x.name === chosen) || platforms[0];
+    const f = forecasts.find((x) => x.platform === p.name);
+    const ratio = (a, cap) => (a == null || !cap ? null : a / cap);
+    const cap = { vcpus: p.vcpus * p.cpu_ratio, memory_gb: p.memory_gb, storage_gb: p.storage_gb };
+    section.innerHTML = `<h1>${esc(t("utilization"))}</h1>
+      <div class="toolbar"><label>${esc(t("platform"))}<select id="platform">${platforms.map((x) =>
+        `<option ${x.name === p.name ? "selected" : ""}>${esc(x.name)}</option>`).join("")}</select></label></div>
+      <div class="cards">${kpi("cpu-allocation", `${t("cpu")} ${t("allocation")}`, pct(ratio(p.allocated.vcpus, cap.vcpus)))}
+        ${kpi("memory-allocation", `${t("memory")} ${t("allocation")}`, pct(ratio(p.allocated.memory_gb, cap.memory_gb)))}
+        ${kpi("storage-allocation", `${t("storage")} ${t("allocation")}`, pct(ratio(p.allocated.storage_gb, cap.storage_gb)))}
+        ${kpi("cpu-usage", `${t("cpu")} ${t("usage")}`, pct(ratio(p.used.vcpus, p.vcpus)))}
+        ${kpi("expansion", t("expansion"), f ? `${f.expansion_hosts} ${t("hosts_unit")}` : "—")}</div>
+      <div class="grid"><div class="card"><h2>${esc(t("history"))}</h2><div class="chart tall" id="history"></div>
+        <p class="note" id="crossings"></p></div>
+        <div class="card"><h2>${esc(t("hosts"))}</h2><div class="chart tall" id="hosts"></div></div></div>`;
+    $("#platform").addEventListener("change", (e) => { location.hash = `#/utilization?p=${encodeURIComponent(e.target.value)}`; });
+    const [history, hosts] = await Promise.all([json(`/platforms/${encodeURIComponent(p.name)}/history`),
+      json(`/platforms/${encodeURIComponent(p.name)}/hosts`)]);
+    const series = [["vcpus", "allocated_vcpus", "vcpus_capacity", t("cpu")], ["memory_gb", "allocated_memory_gb", "memory_gb", t("memory")],
+      ["storage_gb", "allocated_storage_gb", "storage_gb", t("storage")]].map(([key, field, capField, label]) => {
+      const points = history.map((d) => [d.day, d[field] == null ? null : d[field] / d[capField]]);
+      const fc = f && f.series.find((s) => s.resource === key);
+      if (fc && history.length) {  // the forecast: from today's share to the share at the horizon
+        const end = new Date(); end.setDate(end.getDate() + f.horizon_days);
+        points.push([end.toISOString().slice(0, 10), fc.share_at_horizon]);
+      }
+      return { name: `${label} ${t("allocation")}`, type: "line", data: points, connectNulls: true, showSymbol: false };
+    });
+    series[0].markLine = { symbol: "none", data: [{ yAxis: 0.75, name: "75%", lineStyle: { color: "#f5a623" } },
+      { yAxis: 0.9, name: "90%", lineStyle: { color: "#ff5c5c" } }] };
+    chart($("#history"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "time" },
+      yAxis: { type: "value", max: (v) => Math.max(1, v.max), axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } }, series });
+    $("#crossings").textContent = f ? f.series.filter((s) => s.measure === "allocation").map((s) =>
+      `${s.resource}: 75% ${s.reaches["75%"] || t("not_within")} · 90% ${s.reaches["90%"] || t("not_within")}`).join("；") : "";
+    const sorted = [...hosts].sort((a, b) => b.allocated_vcpus / (b.vcpus * b.cpu_ratio) - a.allocated_vcpus / (a.vcpus * a.cpu_ratio));
+    chart($("#hosts"), { tooltip: { trigger: "axis" }, legend: {}, grid: { left: "20%" },
+      yAxis: { type: "category", data: sorted.map((h) => h.name), inverse: true },
+      xAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
+      series: [{ name: `${t("cpu")} ${t("allocated")}`, type: "bar", data: sorted.map((h) => h.allocated_vcpus / (h.vcpus * h.cpu_ratio)) },
+        { name: t("load"), type: "bar", data: sorted.map((h) => h.cpu_load) }] });
+  },
+
+  async rooms(section) {
+    const flags = await json("/room-flags");
+    const zh = state.lang === "zh";
+    const costs = flags.some((f) => f.annual_cost_cny != null);
+    const columns = [[t("room"), (f) => esc(f.room)], [t("name"), (f) => esc(f.name)],
+      [t("score"), (f) => f.score.toFixed(2), "num"]];
+    if (costs) columns.push([t("annual_cost"), (f) => wan(f.annual_cost_cny), "num"]);
+    columns.push([t("reasons"), (f) => esc((zh ? f.reasons_zh : f.reasons_en).join(zh ? "；" : "; "))],
+      [t("blocked_by"), (f) => esc(f.blocked_by.join(", ") || t("none"))]);
+    section.innerHTML = `<h1>${esc(t("rooms"))}</h1><div class="card">${table("rooms-table", columns, flags)}</div>`;
+  },
+
+  async waves(section) {
+    const response = await api("/plans/current");
+    if (!response.ok) { section.innerHTML = `<h1>${esc(t("waves"))}</h1><p class="note">${esc(t("no_data"))}</p>`; return; }
+    const plan = await response.json();
+    section.innerHTML = `<h1>${esc(t("waves"))} <span class="note">${esc(plan.plan)}@${plan.version}</span></h1>
+      <div class="card"><div class="chart" id="gantt"></div></div><div class="card" id="wave-items"></div>`;
+    const day = (d) => new Date(`${d}T00:00:00`).getTime();
+    chart($("#gantt"), { tooltip: { formatter: (p) => `${t("wave")} ${p.value[0] + 1}: ${p.value[3]}/${p.value[4]} ${t("done")}` },
+      xAxis: { type: "time" }, yAxis: { type: "category", inverse: true, data: plan.waves.map((w) => `${t("wave")} ${w.index}`) },
+      series: [{ type: "custom", renderItem: (params, api) => {
+        const start = api.coord([api.value(1), api.value(0)]); const end = api.coord([api.value(2), api.value(0)]);
+        const height = api.size([0, 1])[1] * 0.6; const done = api.value(4) ? api.value(3) / api.value(4) : 0;
+        return { type: "group", children: [
+          { type: "rect", shape: { x: start[0], y: start[1] - height / 2, width: end[0] - start[0], height }, style: { fill: "#24395a" } },
+          { type: "rect", shape: { x: start[0], y: start[1] - height / 2, width: (end[0] - start[0]) * done, height }, style: { fill: "#3ccf91" } }] };
+      }, encode: { x: [1, 2], y: 0 },
+      data: plan.waves.map((w, i) => [i, day(w.start), day(w.end), w.items.filter((x) => x.status === "done").length, w.items.length]) }] });
+    $("#wave-items").innerHTML = plan.waves.map((w) => `<h2>${esc(t("wave"))} ${w.index} · ${esc(w.start)} → ${esc(w.end)}
+      · ${esc(t("rooms_closing_after"))}: ${esc(w.rooms_closing.join(", ") || t("none"))}</h2>` + table(`wave-${w.index}`,
+      [[t("system"), (i) => esc(i.system)], [t("name"), (i) => esc(i.name)], [t("strategy"), (i) => esc(i.strategy)],
+       [t("status"), (i) => `<span class="chip ${esc(i.status)}">${esc(i.status)}</span>`]], w.items)).join("");
+  },
+
+  async savings(section) {
+    const report = await json("/savings");
+    section.innerHTML = `<h1>${esc(t("savings"))} <span class="note">${esc(report.plan)}</span></h1>
+      <div class="toolbar"><button id="download" type="button">${esc(t("download"))}</button>
+        <span class="note">${esc(t("rule_note"))}</span></div>
+      <div class="grid"><div class="card"><h2>${esc(t("fiscal"))}</h2><div class="chart" id="years"></div>
+        ${table("years-table", [[t("year"), (y) => y.year], [t("baseline"), (y) => wan(y.baseline_cny), "num"],
+          [t("paid"), (y) => wan(y.room_cost_paid_cny), "num"], [t("cloud"), (y) => wan(y.cloud_cost_cny), "num"],
+          [t("saving"), (y) => wan(y.saving_cny), "num"]], report.years)}</div>
+      <div class="card"><h2>${esc(t("per_room"))}</h2>${table("savings-rooms", [[t("room"), (r) => esc(r.room)],
+        [t("annual_cost"), (r) => wan(r.annual_cost_cny), "num"], [t("closes_on"), (r) => esc(r.closes_on || "—")],
+        [t("cloud_cost"), (r) => wan(r.cloud_cost_cny), "num"], [t("net_saving"), (r) => wan(r.net_saving_cny), "num"]],
+        report.rooms)}</div></div>`;
+    chart($("#years"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category", data: report.years.map((y) => y.year) },
+      yAxis: { type: "value" }, series: [["paid", "room_cost_paid_cny"], ["cloud", "cloud_cost_cny"], ["saving", "saving_cny"]].map(
+        ([key, field]) => ({ name: t(key), type: "bar", data: report.years.map((y) => +(y[field] / 1e4).toFixed(1)) })) });
+    $("#download").addEventListener("click", async () => {
+      const blob = await (await api("/savings/xlsx")).blob();
+      const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `savings-${report.plan}.xlsx` });
+      document.body.appendChild(link); link.click(); link.remove();
+    });
+  },
+
+  async requests(section) {
+    const [page, platforms] = await Promise.all([json("/capacity-requests?limit=200"),
+      state.me.permissions.includes("dashboard:read") ? json("/platforms") : []]);
+    const canAsk = state.me.permissions.includes("requests:write");
+    const canDecide = state.me.permissions.includes("requests:decide");
+    section.innerHTML = `<h1>${esc(t("requests"))}</h1>
+      ${canAsk ? `<div class="card"><h2>${esc(t("new_request"))}</h2><form class="inline" id="ask">
+        <label>${esc(t("department"))}<input name="department_code" required value="${esc(state.me.department_code || "")}"
+          ${state.me.department_code ? "readonly" : ""}></label>
+        <label>${esc(t("platform"))}<select name="platform">${platforms.map((p) => `<option>${esc(p.name)}</option>`).join("")}</select></label>
+        <label>${esc(t("vcpus"))}<input name="vcpus" type="number" min="0" value="0"></label>
+        <label>${esc(t("memory_gb"))}<input name="memory_gb" type="number" min="0" value="0"></label>
+        <label>${esc(t("storage_gb"))}<input name="storage_gb" type="number" min="0" value="0"></label>
+        <label>${esc(t("purpose"))}<input name="purpose" required maxlength="500"></label>
+        <button type="submit">${esc(t("submit"))}</button></form><p class="error" id="ask-error" role="alert"></p></div>` : ""}
+      <div class="card"><div class="toolbar"><h2>${esc(t("all_requests"))}</h2>
+        ${canDecide ? `<button class="secondary" id="review" type="button">${esc(t("review"))}</button>` : ""}</div>
+        ${table("requests-table", [["#", (r) => r.id], [t("department"), (r) => esc(r.department_code)],
+          [t("platform"), (r) => esc(r.platform)], [t("vcpus"), (r) => num(r.vcpus), "num"],
+          [t("memory_gb"), (r) => num(r.memory_gb), "num"], [t("storage_gb"), (r) => num(r.storage_gb), "num"],
+          [t("purpose"), (r) => esc(r.purpose)], [t("status"), (r) => `<span class="chip ${esc(r.status)}">${esc(r.status)}</span>`],
+          [t("reason"), (r) => esc(r.reason || "")], [t("due"), (r) => `${esc(r.due)}${r.overdue ? ` <span class="chip failed">${esc(t("overdue"))}</span>` : ""}`]],
+          page.items)}</div>`;
+    const form = $("#ask");
+    if (form) form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { department_code: form.department_code.value, platform: form.platform.value, vcpus: +form.vcpus.value,
+        memory_gb: +form.memory_gb.value, storage_gb: +form.storage_gb.value, purpose: form.purpose.value };
+      const response = await api("/capacity-requests", { method: "POST", body });
+      if (!response.ok) {
+        const detail = (await response.json()).detail;
+        $("#ask-error").textContent = typeof detail === "string" ? detail : detail.map((d) => `${d.loc.slice(-1)}: ${d.msg}`).join("; ");
+        return;
+      }
+      await render();
+    });
+    const review = $("#review");
+    if (review) review.addEventListener("click", async () => { await api("/capacity-requests/review", { method: "POST" }); await render(); });
+  },
+};
+
+$("#lang").addEventListener("click", () => {
+  state.lang = state.lang === "zh" ? "en" : "zh";
+  localStorage.setItem("shangyun.lang", state.lang);
+  render();
+});
+$("#logout").addEventListener("click", logout);
+window.addEventListener("hashchange", render);
+render();

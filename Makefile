@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 TESTCLOUD_STATE ?= /var/tmp/shangyun-testcloud
 TESTCLOUD_VENV  ?= /var/tmp/shangyun-testcloud-venv
 
-.PHONY: demo test lint typecheck pytest bench clean testcloud testcloud-stop
+.PHONY: demo test lint typecheck pytest browser bench clean testcloud testcloud-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -n 2
+
+# The dashboard's browser tests use Debian's Chromium; installed here when missing and possible (root
+# with apt-get), otherwise those tests skip with the reason.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "installing Chromium for the browser tests (Debian packages)"; \
+	        export DEBIAN_FRONTEND=noninteractive; \
+	        pkgs="chromium chromium-driver fonts-wqy-microhei"; \
+	        apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null 2>&1 \
+	            || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; }; \
+	    else echo "no Chromium and no way to install it: the browser tests will skip"; fi; \
+	fi
 
 test: lint typecheck pytest
 

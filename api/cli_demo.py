@@ -88,9 +88,37 @@ def demo_command(
     _execute_wave_one(estate_dir)
     console.rule("8. keep the cloud healthy 云资源调度: rebalance, capacity forecast, rooms to close next")
     _schedule(estate_dir)
+    console.rule("9. the dashboard 看板")
+    _dashboard_login()
     console.print(f"database: {get_settings().database_url}  ·  next: `shangyun plan show demo`, "
                   "`shangyun plan show demo --wave 3`, `shangyun rooms`, `shangyun audit`, "
                   "`shangyun export estate.xlsx`")
+
+
+def _dashboard_login() -> None:
+    """Make a demo administrator (once, with a random password shown once) and say how to open the dashboard."""
+    import secrets
+
+    from sqlmodel import select
+
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.models import User
+    from inventory.users import add_user
+
+    with session_scope() as session:
+        exists = session.exec(select(User).where(User.username == "admin")).first() is not None
+        password = None if exists else secrets.token_urlsafe(12)
+        if password is not None:
+            add_user(session, "admin", password, "admin", None, Actor.cli(), "demo administrator")
+    console.print("start the server:  shangyun serve        (or .venv/bin/shangyun serve)")
+    console.print("then open:         http://127.0.0.1:8000/   (中文 by default; EN switch at the top right)")
+    if password is not None:
+        console.print(f"log in as:         admin / {password}   (shown once; add people with `shangyun user add`)",
+                      highlight=False, markup=False)
+    else:
+        console.print("log in as:         admin, with the password shown when the demo first made it "
+                      "(or `shangyun user add NAME --role admin`)")
 
 
 def _collect_live(estate_dir: Path) -> None:

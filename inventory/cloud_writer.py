@@ -131,7 +131,8 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
         lambda v: CloudInstance(platform_id=pid, **v))
     counts["pools"] = _sync(
         session, session.exec(select(StoragePool).where(StoragePool.platform_id == pid)).all(), lambda r: r.name,
-        {p.name: asdict(p) for p in facts.pools}, lambda v: StoragePool(platform_id=pid, **v))
+        {p.name: {"name": p.name, "capacity_gb": p.capacity_gb, "backend": p.backend} for p in facts.pools},
+        lambda v: StoragePool(platform_id=pid, **v))
     pool_ids = {p.name: p.id for p in session.exec(select(StoragePool).where(StoragePool.platform_id == pid))}
     instance_ids = {i.external_id: i.id for i in session.exec(select(CloudInstance).where(
         CloudInstance.platform_id == pid))}

@@ -102,7 +102,7 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
     from api import metrics
-    from api.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance
+    from api.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance, imports, plans
 
     metrics.install(app)
     static = Path(__file__).parent / "static"
@@ -113,7 +113,7 @@ def create_app() -> FastAPI:
         """The dashboard (zh-CN by default, English on a switch)."""
         return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
 
-    for module in (auth_routes, dashboard, estate, capacity, cloud, finance, audit):
+    for module in (auth_routes, dashboard, estate, imports, plans, capacity, cloud, finance, audit):
         app.include_router(module.router)
     return app
 

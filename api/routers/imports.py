@@ -1,0 +1,97 @@
+"""Survey uploads (same rules as ``shangyun import``: all-or-nothing unless ``skip_bad_rows``) and the
+dependency graph between business systems."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import col, or_, select
+
+from api.auth import ESTATE_READ, ESTATE_WRITE, SessionDep, require, scope_department
+from api.routers.common import Page
+from inventory.audit import Actor
+from inventory.db import get_engine
+from inventory.models import BusinessSystem, Dependency
+from inventory.settings import get_settings
+from inventory.users import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["imports 调查表导入"])
+SUFFIXES = (".xlsx", ".csv")
+CHUNK = 1 << 20
+
+
+class DependencyOut(BaseModel):
+    id: int
+    system: str
+    depends_on: str
+    kind: str | None
+    tight: bool
+    source: str
+
+
+@router.post("/imports", responses={413: {"description": "the file is larger than the limit"},
+                                    422: {"description": "the file or some of its rows are bad; nothing written"}})
+async def upload_survey(request: Request, file: UploadFile,
+                        principal: Annotated[Principal, Depends(require(ESTATE_WRITE))],
+                        dry_run: bool = False, skip_bad_rows: bool = False) -> JSONResponse:
+    """Import a survey workbook (.xlsx) or one sheet as .csv. Every bad row is listed with its sheet, row
+    and column; nothing is written unless the file is clean (or ``skip_bad_rows``)."""
+    from collectors.survey.reader import SurveyFileError
+    from inventory.imports import import_survey
+    from inventory.survey_writer import rows_of
+
+    limit = int(get_settings().max_upload_mb * 1024 * 1024)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the multipart envelope adds a little
+        raise HTTPException(413, f"file: larger than {get_settings().max_upload_mb:g} MB")
+    name = Path(file.filename or "survey.xlsx").name
+    if not name.lower().endswith(SUFFIXES):
+        raise HTTPException(422, [{"loc": ["body", "file"], "msg": f"{name}: upload an .xlsx workbook or a .csv sheet",
+                                   "type": "value_error"}])
+    with tempfile.TemporaryDirectory(prefix="shangyun-upload-") as folder:
+        path = Path(folder) / name
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"file: larger than {get_settings().max_upload_mb:g} MB")
+                out.write(chunk)
+        try:
+            outcome = import_survey(path, engine=get_engine(), actor=Actor(f"api:{principal.username}"),
+                                    dry_run=dry_run, skip_bad_rows=skip_bad_rows)
+        except SurveyFileError as exc:
+            raise HTTPException(422, [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]) from None
+    report = outcome.report
+    errors: list[dict[str, Any]] = [vars(e) for e in rows_of(report)]
+    body = report.as_dict() | {"written": outcome.written, "dry_run": dry_run, "errors": errors[:1000],
+                               "warnings": report.warnings}
+    return JSONResponse(body, status_code=422 if errors and not skip_bad_rows else 200)
+
+
+@router.get("/dependencies", response_model=Page[DependencyOut])
+def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depends(require(ESTATE_READ))],
+                      system: Annotated[str | None, Query(max_length=64, description="a system's code")] = None,
+                      source: Annotated[str | None, Query(description="declared | observed")] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> Page[DependencyOut]:
+    """Dependencies between systems (a department user: those touching its own systems)."""
+    codes = {s.id: (s.code, s.department_id) for s in session.exec(select(BusinessSystem))}
+    query = select(Dependency).order_by(col(Dependency.id))
+    if source is not None:
+        query = query.where(Dependency.source == source)
+    if system is not None:
+        ids = [i for i, (code, _) in codes.items() if code == system]
+        query = query.where(or_(col(Dependency.system_id).in_(ids), col(Dependency.depends_on_id).in_(ids)))
+    rows = session.exec(query).all()
+    own = scope_department(principal)
+    if own is not None:
+        rows = [d for d in rows if own in (codes[d.system_id][1], codes[d.depends_on_id][1])]
+    return Page(items=[DependencyOut(id=d.id or 0, system=codes[d.system_id][0], depends_on=codes[d.depends_on_id][0],
+                                     kind=d.kind, tight=d.tight, source=d.source) for d in rows[offset:offset + limit]],
+                total=len(rows), limit=limit, offset=offset)

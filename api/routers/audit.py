@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.auth import AUDIT_READ, SessionDep, require
-from api.routers.common import Page
+from api.routers.common import Offset, Page
 from inventory.models import AuditLog
 from inventory.users import Principal
 
@@ -36,7 +36,7 @@ def list_audit(session: SessionDep, _: Annotated[Principal, Depends(require(AUDI
                entity_id: Annotated[str | None, Query(max_length=128)] = None,
                actor: Annotated[str | None, Query(max_length=128)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page[AuditOut]:
+               offset: Offset = 0) -> Page[AuditOut]:
     """Audit rows filtered by entity, key and actor."""
     query = select(AuditLog)
     for column, value in ((AuditLog.entity, entity), (AuditLog.entity_id, entity_id), (AuditLog.actor, actor)):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, SessionDep, require, scope_department
-from api.routers.common import Page, StrictBody, not_found
+from api.routers.common import Id, Offset, Page, StrictBody, not_found
 from inventory.audit import Actor
 from inventory.models import Department
 from inventory.settings import get_scheduler_settings
@@ -67,7 +67,7 @@ def list_capacity_requests(
     session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_READ))],
     status: Annotated[str | None, Query(description="approved | queued | rejected | pending")] = None,
     overdue: Annotated[bool, Query(description="only those past their 5-working-day due date")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
 ) -> Page[RequestOut]:
     """Requests, newest first (a department user: its own)."""
     rows = [r for r in reversed(_rows(session, principal, overdue)) if status is None or r.request.status == status]
@@ -75,7 +75,7 @@ def list_capacity_requests(
 
 
 @router.get("/{request_id}", response_model=RequestOut)
-def get_capacity_request(request_id: int, session: SessionDep,
+def get_capacity_request(request_id: Id, session: SessionDep,
                          principal: Annotated[Principal, Depends(require(REQUESTS_READ))]) -> RequestOut:
     for row in _rows(session, principal):
         if row.request.id == request_id:

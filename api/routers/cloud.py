@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from api.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, SessionDep, require
-from api.routers.common import Page, StrictBody, not_found
+from api.routers.common import Id, Offset, Page, StrictBody, not_found
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
@@ -132,7 +132,7 @@ def _names(session: Session) -> dict[int, str]:
 @router.get("/rebalance-proposals", response_model=Page[ProposalOut])
 def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(CLOUD_READ))],
                    status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> Page[ProposalOut]:
+                   offset: Offset = 0) -> Page[ProposalOut]:
     """Rebalance proposals, newest first."""
     from scheduler.proposals import list_proposals as stored
 
@@ -143,7 +143,7 @@ def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(
 
 
 @router.get("/rebalance-proposals/{proposal_id}", response_model=ProposalDetail)
-def get_proposal(proposal_id: int, session: SessionDep,
+def get_proposal(proposal_id: Id, session: SessionDep,
                  _: Annotated[Principal, Depends(require(CLOUD_READ))]) -> ProposalDetail:
     """One proposal with its moves (FORMATS.md §3) and event log."""
     proposal = session.get(RebalanceProposal, proposal_id)
@@ -157,7 +157,7 @@ def get_proposal(proposal_id: int, session: SessionDep,
 
 
 @router.post("/rebalance-proposals/{proposal_id}/reject", response_model=ProposalOut)
-def reject_proposal(proposal_id: int, body: RejectIn, session: SessionDep,
+def reject_proposal(proposal_id: Id, body: RejectIn, session: SessionDep,
                     principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
     from scheduler.proposals import ProposalError, reject
 
@@ -169,7 +169,7 @@ def reject_proposal(proposal_id: int, body: RejectIn, session: SessionDep,
 
 
 @router.post("/rebalance-proposals/{proposal_id}/approve", response_model=ProposalOut, status_code=202)
-def approve_proposal(proposal_id: int, session: SessionDep, background: BackgroundTasks,
+def approve_proposal(proposal_id: Id, session: SessionDep, background: BackgroundTasks,
                      principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
     """Approve and apply in the background on the platform's cloud (a clouds.yaml cloud of the same name
     listed in ``SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS``); follow it at ``GET …/{id}``."""

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # ids and offsets beyond what the database's integers hold are refused, not a 500
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="the record's id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
 
 
 class StrictBody(BaseModel):
@@ -37,8 +40,8 @@ class ListQuery:
 
 def list_query(
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
-    id: Annotated[int | None, Query(ge=1, description="only this id")] = None,
+    offset: Offset = 0,
+    id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this id")] = None,
     code: Annotated[str | None, Query(max_length=128, description="only this code (hostname for servers)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="free text in code and name")] = None,
 ) -> ListQuery:

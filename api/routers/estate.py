@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, SessionDep, require, scope_department
-from api.routers.common import ListQueryDep, Page, filtered, not_found, page
+from api.routers.common import Id, ListQueryDep, Page, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
 from inventory.queries import room_rows
 from inventory.settings import get_cost_defaults
@@ -102,7 +102,7 @@ def list_rooms(session: SessionDep, params: ListQueryDep, principal: Reader,
 
 
 @router.get("/rooms/{room_id}", response_model=RoomOut)
-def get_room(room_id: int, session: SessionDep, principal: Reader) -> RoomOut:
+def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomOut:
     room = session.get(Room, room_id)
     own = scope_department(principal)
     if room is None or (own is not None and room.department_id != own):
@@ -143,7 +143,7 @@ def list_servers(session: SessionDep, params: ListQueryDep, principal: Reader,
 
 
 @router.get("/servers/{server_id}", response_model=ServerOut)
-def get_server(server_id: int, session: SessionDep, principal: Reader) -> ServerOut:
+def get_server(server_id: Id, session: SessionDep, principal: Reader) -> ServerOut:
     server = session.get(Server, server_id)
     own = scope_department(principal)
     if server is None or (own is not None and server.department_id != own):
@@ -174,7 +174,7 @@ def list_systems(session: SessionDep, params: ListQueryDep, principal: Reader,
 
 
 @router.get("/systems/{system_id}", response_model=SystemOut)
-def get_system(system_id: int, session: SessionDep, principal: Reader) -> SystemOut:
+def get_system(system_id: Id, session: SessionDep, principal: Reader) -> SystemOut:
     system = session.get(BusinessSystem, system_id)
     own = scope_department(principal)
     if system is None or (own is not None and system.department_id != own):

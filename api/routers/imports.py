@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlmodel import col, or_, select
 
 from api.auth import ESTATE_READ, ESTATE_WRITE, SessionDep, require, scope_department
-from api.routers.common import Page
+from api.routers.common import Offset, Page
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, Dependency
@@ -79,7 +79,7 @@ def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depen
                       system: Annotated[str | None, Query(max_length=64, description="a system's code")] = None,
                       source: Annotated[str | None, Query(description="declared | observed")] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> Page[DependencyOut]:
+                      offset: Offset = 0) -> Page[DependencyOut]:
     """Dependencies between systems (a department user: those touching its own systems)."""
     codes = {s.id: (s.code, s.department_id) for s in session.exec(select(BusinessSystem))}
     query = select(Dependency).order_by(col(Dependency.id))

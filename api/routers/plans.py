@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from api.auth import PLANS_READ, SessionDep, require
-from api.routers.common import Page, not_found
+from api.routers.common import MAX_ID, Id, Offset, Page, not_found
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
 from inventory.users import Principal
@@ -80,7 +80,7 @@ def _summary(session: Session, plan: Plan) -> PlanSummary:
 
 @router.get("/plans", response_model=Page[PlanSummary])
 def list_plans(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page[PlanSummary]:
+               offset: Offset = 0) -> Page[PlanSummary]:
     """Plans and their versions, newest first."""
     plans = session.exec(select(Plan).order_by(col(Plan.created_at).desc(), col(Plan.id).desc())).all()
     return Page(items=[_summary(session, p) for p in plans[offset:offset + limit]], total=len(plans), limit=limit,
@@ -88,7 +88,7 @@ def list_plans(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1,
 
 
 @router.get("/plans/{plan_id}")
-def get_plan(plan_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+def get_plan(plan_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
     """The plan's FORMATS.md §4 document."""
     plan = session.get(Plan, plan_id)
     if plan is None:
@@ -97,9 +97,9 @@ def get_plan(plan_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan_id}/items", response_model=Page[PlanItemOut])
-def list_plan_items(plan_id: int, session: SessionDep, _: Reader, wave: Annotated[int | None, Query(ge=1)] = None,
-                    status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> Page[PlanItemOut]:
+def list_plan_items(plan_id: Id, session: SessionDep, _: Reader,
+                    wave: Annotated[int | None, Query(ge=1, le=10_000)] = None, status: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Offset = 0) -> Page[PlanItemOut]:
     """The plan's items, filtered by wave and status."""
     if session.get(Plan, plan_id) is None:
         raise not_found("plan", plan_id)
@@ -126,7 +126,7 @@ def _run_out(session: Session, run: MigrationRun) -> RunOut:
 
 @router.get("/runs", response_model=Page[RunOut])
 def list_runs(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0) -> Page[RunOut]:
+              offset: Offset = 0) -> Page[RunOut]:
     """Migration runs, newest first, with their items' states."""
     runs = session.exec(select(MigrationRun).order_by(col(MigrationRun.id).desc())).all()
     return Page(items=[_run_out(session, r) for r in runs[offset:offset + limit]], total=len(runs), limit=limit,
@@ -134,7 +134,7 @@ def list_runs(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, 
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: SessionDep, _: Reader) -> RunOut:
+def get_run(run_id: Id, session: SessionDep, _: Reader) -> RunOut:
     run = session.get(MigrationRun, run_id)
     if run is None:
         raise not_found("run", run_id)
@@ -151,7 +151,7 @@ def _events_after(session: Session, run_id: int, after: int, limit: int) -> list
 
 
 @router.get("/runs/{run_id}/events", response_model=list[RunEventOut])
-def list_run_events(run_id: int, session: SessionDep, _: Reader, after: Annotated[int, Query(ge=0)] = 0,
+def list_run_events(run_id: Id, session: SessionDep, _: Reader, after: Offset = 0,
                     limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RunEventOut]:
     """The run's events in order; ``after`` an event id for the next page."""
     if session.get(MigrationRun, run_id) is None:
@@ -161,8 +161,9 @@ def list_run_events(run_id: int, session: SessionDep, _: Reader, after: Annotate
 
 @router.get("/runs/{run_id}/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def stream_run_events(run_id: int, request: Request, _: Reader,
-                            last_event_id: Annotated[int, Query(ge=0, alias="after")] = 0) -> StreamingResponse:
+async def stream_run_events(
+        run_id: Id, request: Request, _: Reader,
+        last_event_id: Annotated[int, Query(ge=0, le=MAX_ID, alias="after")] = 0) -> StreamingResponse:
     """Server-sent events: every event of the run as it is written (``id:`` is the event id, so a client
     reconnects with ``Last-Event-ID`` or ``?after=``); a final ``end`` event when the run has settled."""
     with Session(get_engine()) as session:

@@ -7,6 +7,7 @@ the estate and request permissions only for their own department: routers narrow
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -14,9 +15,10 @@ from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.cache import TtlCache
 from inventory.db import get_engine
 from inventory.models import Role
-from inventory.users import Principal, authenticate
+from inventory.users import Principal, authenticate, token_hash
 
 DASHBOARD = "dashboard:read"
 ESTATE_READ, ESTATE_WRITE = "estate:read", "estate:write"
@@ -38,6 +40,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
+# Who a token belongs to, for 30 s: a revoked token, a deactivated user or a changed role take effect
+# within that time; an expiring token is never kept past its expiry.
+PRINCIPALS: TtlCache[Principal] = TtlCache(30.0, 4096)
+
+
 def db_session() -> Iterator[Session]:
     with Session(get_engine(), expire_on_commit=False) as session:
         yield session
@@ -56,11 +63,18 @@ def current_principal(session: SessionDep,
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "missing bearer token: log in at POST /api/v1/auth/login",
                             headers={"WWW-Authenticate": "Bearer"})
-    who = authenticate(session, credentials.credentials.strip())
+    token = credentials.credentials.strip()
+    key = token_hash(token)
+    cached = PRINCIPALS.peek(key)
+    if cached is not None:
+        return cached
+    who = authenticate(session, token)
     if who == "expired":
         raise HTTPException(401, "token expired: log in again", headers={"WWW-Authenticate": "Bearer"})
     if not isinstance(who, Principal):
         raise HTTPException(401, "unknown token", headers={"WWW-Authenticate": "Bearer"})
+    left = (who.expires_at - dt.datetime.now(dt.UTC)).total_seconds() if who.expires_at else None
+    PRINCIPALS.put(key, who, left)
     return who
 
 

@@ -78,6 +78,8 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     scheduler: Annotated[bool, typer.Option(help="run the scheduled jobs in-process (one active instance per "
                                             "database)")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request (latency is in /metrics either way)")] = False,
 ) -> None:
     """Run the HTTP server (API under /api/v1) with the scheduler in-process unless --no-scheduler."""
     import os
@@ -89,7 +91,7 @@ def serve_command(
     if not scheduler:
         os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "false"
     get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info")
+    uvicorn.run("api.app:app", host=host, port=port, log_level="info", workers=workers, access_log=access_log)
 
 
 @collect_app.command("openstack")

@@ -43,8 +43,9 @@ class RoomRow:
     cost: RoomCost
 
 
-def average_cpu_by_server(session: Session, days: int = UTIL_WINDOW_DAYS) -> dict[int, float]:
-    """Each server's average CPU use over the last ``days`` days of rollups it has."""
+def average_cpu_by_server(session: Session, days: int = UTIL_WINDOW_DAYS,
+                          server_ids: list[int] | None = None) -> dict[int, float]:
+    """Each server's (or those of ``server_ids``) average CPU use over the last ``days`` days of rollups."""
     daily = table_of(UtilizationDaily)
     latest = session.execute(sa.select(sa.func.max(daily.c.day))).scalar()
     if latest is None:
@@ -53,6 +54,8 @@ def average_cpu_by_server(session: Session, days: int = UTIL_WINDOW_DAYS) -> dic
         latest = dt.date.fromisoformat(latest)
     since = latest - dt.timedelta(days=days - 1)
     query = sa.select(daily.c.server_id, sa.func.avg(daily.c.cpu_avg)).where(daily.c.day >= since)
+    if server_ids is not None:
+        query = query.where(daily.c.server_id.in_(server_ids))
     return {sid: float(avg) for sid, avg in session.execute(query.group_by(daily.c.server_id))}
 
 
@@ -60,19 +63,22 @@ def room_rows(session: Session, defaults: CostDefaults, room_ids: list[int] | No
     """Every room (or those of ``room_ids``) with its department, counts and annual cost, by code."""
     rooms, servers = table_of(Room), table_of(Server)
     departments = pairs(session, sa.select(table_of(Department).c.id, table_of(Department).c.name))
-    cpu = average_cpu_by_server(session)
     draws: dict[int, list[ServerDraw]] = {}
     active = sa.select(servers.c.id, servers.c.room_id, servers.c.power_w).where(
         servers.c.status == ServerStatus.ACTIVE)
     if room_ids is not None:
         active = active.where(servers.c.room_id.in_(room_ids))
+    chosen_servers = None if room_ids is None else [r[0] for r in session.execute(active)]
+    cpu = average_cpu_by_server(session, server_ids=chosen_servers)
     for server_id, room_id, power_w in session.execute(active):
         draws.setdefault(room_id, []).append(ServerDraw(power_w, cpu.get(server_id)))
     placement, systems_table = table_of(SystemServer), table_of(BusinessSystem)
-    system_counts = pairs(session, sa.select(servers.c.room_id, sa.func.count(sa.distinct(placement.c.system_id)))
-                          .join(placement, placement.c.server_id == servers.c.id)
-                          .join(systems_table, systems_table.c.id == placement.c.system_id)
-                          .group_by(servers.c.room_id))
+    counting = (sa.select(servers.c.room_id, sa.func.count(sa.distinct(placement.c.system_id)))
+                .join(placement, placement.c.server_id == servers.c.id)
+                .join(systems_table, systems_table.c.id == placement.c.system_id).group_by(servers.c.room_id))
+    if room_ids is not None:
+        counting = counting.where(servers.c.room_id.in_(room_ids))
+    system_counts = pairs(session, counting)
     out = []
     chosen = sa.select(rooms).order_by(rooms.c.code)
     if room_ids is not None:

@@ -32,6 +32,7 @@ class Principal:
     username: str
     role: Role
     department_id: int | None
+    expires_at: dt.datetime | None = None  # of the token it came from
 
 
 def _now() -> dt.datetime:
@@ -104,4 +105,4 @@ def authenticate(session: Session, token: str) -> Principal | str | None:
     user = session.get(User, row.user_id)
     if user is None or not user.active or user.id is None:
         return None
-    return Principal(user.id, user.username, Role(user.role), user.department_id)
+    return Principal(user.id, user.username, Role(user.role), user.department_id, row.expires_at)

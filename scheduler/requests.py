@@ -175,15 +175,20 @@ def review_queued(session: Session, actor: Actor, now: dt.datetime,
     return changed
 
 
-def list_requests(session: Session, today: dt.date, overdue_only: bool = False) -> list[RequestRow]:
-    """Requests with their 5-working-day due date; overdue = still pending or queued after it."""
-    names = {d.id: d.code for d in session.exec(select(Department))}
-    platforms = {p.id: p.name for p in session.exec(select(CloudPlatform))}
+def list_requests(session: Session, today: dt.date, overdue_only: bool = False,
+                  department_id: int | None = None) -> list[RequestRow]:
+    """Requests (of one department, or all) with their 5-working-day due date; overdue = still pending or
+    queued after it."""
+    query = (select(CapacityRequest, Department.code, CloudPlatform.name)
+             .join(Department, col(Department.id) == CapacityRequest.department_id)
+             .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id)
+             .order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
+    if department_id is not None:
+        query = query.where(CapacityRequest.department_id == department_id)
     rows = []
-    for request in session.exec(select(CapacityRequest).order_by(col(CapacityRequest.requested_at))):
+    for request, department, platform in session.exec(query):
         due = due_date(request.requested_at.date())
         overdue = request.status in ("pending", "queued") and today > due
         if overdue or not overdue_only:
-            rows.append(RequestRow(request, names.get(request.department_id, "?"),
-                                   platforms.get(request.platform_id, "?"), due, overdue))
+            rows.append(RequestRow(request, department, platform, due, overdue))
     return rows

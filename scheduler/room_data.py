@@ -62,6 +62,5 @@ def newest_current_plan(session: Session) -> int | None:
     from inventory.models import Plan
     from inventory.models.plans import PlanStatus
 
-    plan = session.exec(select(Plan).where(Plan.status == PlanStatus.CURRENT)
+    return session.exec(select(Plan.id).where(Plan.status == PlanStatus.CURRENT)
                         .order_by(col(Plan.created_at).desc())).first()
-    return plan.id if plan else None

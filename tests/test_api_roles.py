@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.auth import (
@@ -244,13 +243,17 @@ def test_login_tokens_and_their_expiry(api: Api) -> None:
     token = good.json()["token"]
     me = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["role"] == "viewer" and me["permissions"] == [DASHBOARD]
+    later = httpx.post(api.base + "/api/v1/auth/login", json={"username": "u-viewer", "password": PASSWORD})
+    aged = later.json()["token"]
     engine = create_db_engine(api.db_url)
-    with Session(engine) as session:  # age the login token past its expiry
-        session.execute(sa.update(ApiToken).where(col(ApiToken.name) == "login")
-                        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    with Session(engine) as session:  # the second login token's time runs out before it is used
+        row = session.exec(select(ApiToken).where(ApiToken.name == "login").order_by(col(ApiToken.id).desc())).first()
+        assert row is not None
+        row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        session.add(row)
         session.commit()
     engine.dispose()
-    expired = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    expired = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {aged}"})
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
     unknown = httpx.get(api.base + "/api/v1/auth/me", headers={"Authorization": "Bearer sy_made_up"})
     assert unknown.status_code == 401

@@ -55,11 +55,7 @@ def _out(row: RequestRow) -> RequestOut:
 
 
 def _rows(session: SessionDep, principal: Principal, overdue: bool = False) -> list[RequestRow]:
-    rows = list_requests(session, dt.date.today(), overdue_only=overdue)
-    own = scope_department(principal)
-    if own is not None:
-        rows = [r for r in rows if r.request.department_id == own]
-    return rows
+    return list_requests(session, dt.date.today(), overdue_only=overdue, department_id=scope_department(principal))
 
 
 @router.get("", response_model=Page[RequestOut])

@@ -101,7 +101,16 @@ def list_platforms(session: SessionDep, _: Annotated[Principal, Depends(require(
 def list_forecasts(session: SessionDep, _: Annotated[Principal, Depends(require(DASHBOARD))],
                    horizon: Annotated[int, Query(ge=7, le=3650, description="days ahead")] = 730,
                    platform: str | None = None) -> list[ForecastOut]:
-    """Per platform: when allocation and measured use cross 75% and 90%, and hosts to add."""
+    """Per platform: when allocation and measured use cross 75% and 90%, and hosts to add (figures up to
+    15 s old)."""
+    from api.routers.dashboard import FIGURES
+
+    found: list[ForecastOut] = FIGURES.get(("forecasts", horizon, platform),
+                                           lambda: _forecasts(session, horizon, platform))
+    return found
+
+
+def _forecasts(session: Session, horizon: int, platform: str | None) -> list[ForecastOut]:
     from scheduler.forecast_data import platform_forecasts
     from scheduler.room_data import newest_current_plan
 

@@ -66,7 +66,8 @@ def filtered(query: sa.Select[Any], model: Any, params: ListQuery, code_column: 
 
 def page(session: Session, query: sa.Select[Any], params: ListQuery, order: Any) -> tuple[list[Any], int]:
     """One page of ``query``'s rows (first entity of each) and the total count."""
-    total = session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    total = session.execute(query.with_only_columns(sa.func.count(), maintain_column_froms=True)
+                            .order_by(None)).scalar_one()
     rows = session.execute(query.order_by(order).limit(params.limit).offset(params.offset)).all()
     return [r[0] if len(r) == 1 else r for r in rows], int(total)
 

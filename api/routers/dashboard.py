@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, SessionDep, require
+from api.cache import TtlCache
 from inventory.models import (
     BusinessSystem,
     CloudHost,
@@ -115,39 +117,55 @@ class PlanOut(BaseModel):
 
 
 def _current_plan(session: Session) -> Plan | None:
-    return session.exec(select(Plan).where(Plan.status == PlanStatus.CURRENT)
-                        .order_by(col(Plan.created_at).desc())).first()
+    """The newest current plan, its large JSON columns loaded only when read."""
+    return session.exec(select(Plan).options(defer(Plan.document), defer(Plan.params))  # type: ignore[arg-type]
+                        .where(Plan.status == PlanStatus.CURRENT).order_by(col(Plan.created_at).desc())).first()
+
+
+# Dashboard figures are read far more often than they change: each is computed at most this often.
+FIGURES: TtlCache[Any] = TtlCache(15.0)
 
 
 @router.get("/overview", response_model=OverviewOut)
 def get_overview(session: SessionDep, _: Viewer) -> OverviewOut:
-    """Rooms open/closing/closed, systems by status and strategy, wave progress and the on-cloud rate."""
+    """Rooms open/closing/closed, systems by status and strategy, wave progress and the on-cloud rate
+    (figures up to 15 s old)."""
+    overview: OverviewOut = FIGURES.get("overview", lambda: _overview(session))
+    return overview
+
+
+def _overview(session: Session) -> OverviewOut:
     rooms = dict(session.execute(sa.select(col(Room.status), sa.func.count()).group_by(col(Room.status))).all())
     systems = dict(session.execute(sa.select(col(BusinessSystem.status), sa.func.count())
                                    .group_by(col(BusinessSystem.status))).all())
     classified = session.execute(sa.select(sa.func.count()).where(col(BusinessSystem.classified))).scalar_one()
-    on_cloud_ids = set(session.exec(select(CloudInstance.system_id).where(col(CloudInstance.system_id).is_not(None))))
-    open_systems = session.exec(select(BusinessSystem.id, BusinessSystem.status).where(
-        col(BusinessSystem.classified).is_(False), BusinessSystem.status != "retired")).all()
-    on_cloud = sum(1 for sid, status in open_systems if status == "migrated" or sid in on_cloud_ids)
+    eligible = sa.select(sa.func.count()).select_from(BusinessSystem).where(
+        col(BusinessSystem.classified).is_(False), col(BusinessSystem.status) != "retired")
+    open_systems = int(session.execute(eligible).scalar_one())
+    on_cloud = int(session.execute(eligible.where(sa.or_(
+        col(BusinessSystem.status) == "migrated",
+        col(BusinessSystem.id).in_(sa.select(col(CloudInstance.system_id)).where(
+            col(CloudInstance.system_id).is_not(None)))))).scalar_one())
     plan = _current_plan(session)
     strategies: Counter[str] = Counter()
     waves: list[WaveProgress] = []
     if plan is not None:
-        strategies.update(s for (s,) in session.execute(sa.select(col(PlanItem.strategy)).where(
-            col(PlanItem.plan_id) == plan.id)))
+        strategies.update(dict(session.execute(sa.select(col(PlanItem.strategy), sa.func.count()).where(
+            col(PlanItem.plan_id) == plan.id).group_by(col(PlanItem.strategy))).all()))
         counts: dict[int, Counter[str]] = {}
-        for wave_id, status in session.execute(sa.select(col(PlanItem.wave_id), col(PlanItem.status)).where(
-                col(PlanItem.plan_id) == plan.id, col(PlanItem.wave_id).is_not(None))):
-            counts.setdefault(wave_id, Counter())[status] += 1
+        for wave_id, status, count in session.execute(
+                sa.select(col(PlanItem.wave_id), col(PlanItem.status), sa.func.count())
+                .where(col(PlanItem.plan_id) == plan.id, col(PlanItem.wave_id).is_not(None))
+                .group_by(col(PlanItem.wave_id), col(PlanItem.status))):
+            counts.setdefault(wave_id, Counter())[status] += count
         for wave in session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index))):
             c = counts.get(wave.id or 0, Counter())
             waves.append(WaveProgress(index=wave.index, start=wave.start, end=wave.end, status=wave.status,
                                       items=sum(c.values()), done=c["done"], failed=c["failed"]))
     return OverviewOut(rooms_by_status=rooms, systems_by_status=systems, systems_by_strategy=dict(strategies),
                        classified_systems=int(classified), on_cloud_systems=on_cloud,
-                       cloud_eligible_systems=len(open_systems),
-                       on_cloud_rate=round(on_cloud / len(open_systems), 4) if open_systems else 0.0,
+                       cloud_eligible_systems=open_systems,
+                       on_cloud_rate=round(on_cloud / open_systems, 4) if open_systems else 0.0,
                        plan=f"{plan.name}@{plan.version}" if plan else None, waves=waves)
 
 
@@ -197,7 +215,14 @@ def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[HostOu
 
 @router.get("/room-flags", response_model=list[RoomFlagOut])
 def get_room_flags(session: SessionDep, principal: Viewer) -> list[RoomFlagOut]:
-    """Active rooms ranked by how much closing them next is worth, with reasons and what blocks them."""
+    """Active rooms ranked by how much closing them next is worth, with reasons and what blocks them
+    (figures up to 15 s old)."""
+    costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
+    flags: list[RoomFlagOut] = FIGURES.get(("room-flags", costs), lambda: _room_flags(session, costs))
+    return flags
+
+
+def _room_flags(session: Session, costs: bool) -> list[RoomFlagOut]:
     from scheduler.room_data import load_room_inputs
     from scheduler.room_flags import RoomWeights, score_rooms
 
@@ -205,7 +230,6 @@ def get_room_flags(session: SessionDep, principal: Viewer) -> list[RoomFlagOut]:
     flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, dt.date.today()),
                         RoomWeights())
     blocked = {r["room"]: list(r.get("blocked_by", [])) for r in (plan.document.get("rooms", []) if plan else [])}
-    costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
     return [RoomFlagOut(room=f.code, name=f.name, score=f.score, factors=f.factors, reasons_zh=f.reasons_zh,
                         reasons_en=f.reasons_en, annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
                         blocked_by=blocked.get(f.code, [])) for f in flags]

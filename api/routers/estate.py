@@ -111,11 +111,19 @@ def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomOut:
 
 
 def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> list[RoomOut]:
+    """The rooms with counts and (for cost readers) costs; a page's figures are kept up to 15 s."""
+    from api.routers.dashboard import FIGURES
+
     if not rooms:
         return []
+    costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
+    key = ("rooms", tuple(r.id for r in rooms), costs)
+    return list(FIGURES.get(key, lambda: _compute_rooms(session, rooms, costs)))
+
+
+def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[RoomOut]:
     rows = {r.code: r for r in room_rows(session, get_cost_defaults(), [r.id for r in rooms if r.id is not None])}
     departments = _codes(session, Department, {r.department_id for r in rooms})
-    costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
     out = []
     for room in rooms:
         row = rows[room.code]

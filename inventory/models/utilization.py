@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 
@@ -24,6 +25,7 @@ class UtilizationSample(SQLModel, table=True):
 
 class UtilizationDaily(SQLModel, table=True):
     __tablename__ = "utilization_daily"
+    __table_args__ = (sa.Index("ix_utilization_daily_day", "day"),)  # the newest day, read by every room view
     server_id: int = Field(foreign_key="server.id", primary_key=True, ondelete="CASCADE")
     day: dt.date = Field(primary_key=True)
     samples: int

@@ -68,7 +68,7 @@ def current_principal(session: SessionDep,
     cached = PRINCIPALS.peek(key)
     if cached is not None:
         return cached
-    who = authenticate(session, token)
+    who = authenticate(session, token, key)
     if who == "expired":
         raise HTTPException(401, "token expired: log in again", headers={"WWW-Authenticate": "Bearer"})
     if not isinstance(who, Principal):

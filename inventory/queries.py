@@ -68,9 +68,9 @@ def room_rows(session: Session, defaults: CostDefaults, room_ids: list[int] | No
         servers.c.status == ServerStatus.ACTIVE)
     if room_ids is not None:
         active = active.where(servers.c.room_id.in_(room_ids))
-    chosen_servers = None if room_ids is None else [r[0] for r in session.execute(active)]
-    cpu = average_cpu_by_server(session, server_ids=chosen_servers)
-    for server_id, room_id, power_w in session.execute(active):
+    active_rows = session.execute(active).all()
+    cpu = average_cpu_by_server(session, server_ids=None if room_ids is None else [r[0] for r in active_rows])
+    for server_id, room_id, power_w in active_rows:
         draws.setdefault(room_id, []).append(ServerDraw(power_w, cpu.get(server_id)))
     placement, systems_table = table_of(SystemServer), table_of(BusinessSystem)
     counting = (sa.select(servers.c.room_id, sa.func.count(sa.distinct(placement.c.system_id)))

@@ -95,9 +95,10 @@ def login(session: Session, username: str, password: str) -> str | None:
     return issue_token(session, user, "login", dt.timedelta(hours=get_settings().login_hours))
 
 
-def authenticate(session: Session, token: str) -> Principal | str | None:
-    """The principal of a bearer token; None when unknown; ``"expired"`` when it has expired."""
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).first()
+def authenticate(session: Session, token: str, hashed: str | None = None) -> Principal | str | None:
+    """The principal of a bearer token (``hashed``: its ``token_hash`` when the caller has it already);
+    None when unknown; ``"expired"`` when it has expired."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == (hashed or token_hash(token)))).first()
     if row is None:
         return None
     if row.expires_at is not None and row.expires_at <= _now():

@@ -5,7 +5,6 @@ loopback port without the in-process scheduler."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from inventory.models import Role
-from tests.conftest import SHANGYUN, run_cli
+from tests.conftest import SHANGYUN, free_port, run_cli
 
 PASSWORD = "correct-horse-battery"
 
@@ -53,12 +52,6 @@ def seed(db_url: str, estate: Path) -> Seeded:
         assert issued.returncode == 0 and issued.stdout.startswith("sy_")
         tokens[role.value] = issued.stdout.strip()
     return Seeded(db_url, tokens, department)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(db_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -184,7 +184,7 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 REQUIRE_SSHD = os.environ.get("SHANGYUN_REQUIRE_SSHD") == "1"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -205,7 +205,7 @@ def sshd(tmp_path: Path) -> Iterator[dict[str, str]]:
     for name in ("host_key", "user_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / name)], check=True)
     (home / "authorized_keys").write_text((home / "user_key.pub").read_text())
-    port = _free_port()
+    port = free_port()
     host_public = (home / "host_key.pub").read_text().split()
     (home / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
     (home / "sshd_config").write_text(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,16 +19,10 @@ from inventory.audit import Actor
 from inventory.db import create_db_engine
 from inventory.imports import import_survey
 from inventory.models import Server, UtilizationDaily, UtilizationSample
-from tests.conftest import SHANGYUN, run_cli
+from tests.conftest import SHANGYUN, free_port, run_cli
 
 TOKEN = "s3cret-ingest-token"
 HOST = "r0001-srv001"  # a server of the tiny sample estate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(db_url: str, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -57,7 +50,7 @@ def estate_db(db_url: str, tiny_estate: Path) -> str:
 
 @pytest.fixture
 def served(estate_db: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = _start(estate_db, port, tmp_path)
     yield f"http://127.0.0.1:{port}"
     server.terminate()
@@ -109,7 +102,7 @@ def test_bad_requests_are_refused_with_the_field_named(served: str) -> None:
 
 
 def test_agent_queues_while_the_server_is_down_and_replays_in_order(estate_db: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     queue = tmp_path / "queue"
     env_args = ("collect", "local", "--once", "--push", url, "--queue-dir", str(queue), "--hostname", HOST)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from inventory.db import create_db_engine
 from inventory.models import JobRun
-from tests.conftest import SHANGYUN, run_cli
+from tests.conftest import SHANGYUN, free_port, run_cli
 
 ONLY_REQUESTS = {"SHANGYUN_SCHEDULER_POLL_SECONDS": "0.3", "SHANGYUN_SCHEDULER_REQUESTS": "every 1s",
                  **{f"SHANGYUN_SCHEDULER_{job}": "" for job in ("COLLECT", "ROLLUPS", "REBALANCE_AUDIT", "FORECAST",
@@ -68,18 +67,12 @@ def test_bad_schedules_and_job_names_are_refused(db_url: str) -> None:
     assert result.returncode == 2 and "--job must be one of" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_two_instances_exactly_one_active_then_failover(db_url: str, tmp_path: Path) -> None:
     env = os.environ | {"SHANGYUN_DATABASE_URL": db_url} | ONLY_REQUESTS
     logs = [(tmp_path / name).open("wb") for name in ("scheduler.log", "serve.log")]
     alone = subprocess.Popen([SHANGYUN, "scheduler", "run"], env=env, stdout=logs[0], stderr=logs[0])
     time.sleep(1.5)  # let the stand-alone scheduler win the lock first
-    serve = subprocess.Popen([SHANGYUN, "serve", "--port", str(_free_port())], env=env, stdout=logs[1],
+    serve = subprocess.Popen([SHANGYUN, "serve", "--port", str(free_port())], env=env, stdout=logs[1],
                              stderr=logs[1])
     try:
         _wait_for(lambda: len(_runs(db_url)) >= 3, "three runs of the requests job")

@@ -8,10 +8,11 @@ the estate and request permissions only for their own department: routers narrow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -45,9 +46,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 PRINCIPALS: TtlCache[Principal] = TtlCache(30.0, 4096)
 
 
-def db_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+async def db_session() -> AsyncIterator[Session]:
+    """A session for one request. Opening one does no I/O, so it happens on the event loop; closing
+    one that holds a connection (a rollback and a return to the pool) happens in the thread pool.
+    Every cheap dependency is ``async`` for the same reason: each hop to the thread pool costs more
+    than the work itself."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.get_transaction() is None:
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(db_session)]
@@ -57,8 +68,13 @@ bearer = HTTPBearer(scheme_name="bearer", auto_error=False,
                     description="a token from POST /api/v1/auth/login or `shangyun user token`")
 
 
-def current_principal(session: SessionDep,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+def _lookup_token(token: str, key: str) -> Principal | str | None:
+    with Session(get_engine()) as session:
+        return authenticate(session, token, key)
+
+
+async def current_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     """The caller of a bearer token; 401 when missing, unknown or expired."""
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "missing bearer token: log in at POST /api/v1/auth/login",
@@ -68,7 +84,7 @@ def current_principal(session: SessionDep,
     cached = PRINCIPALS.peek(key)
     if cached is not None:
         return cached
-    who = authenticate(session, token, key)
+    who = await run_in_threadpool(_lookup_token, token, key)
     if who == "expired":
         raise HTTPException(401, "token expired: log in again", headers={"WWW-Authenticate": "Bearer"})
     if not isinstance(who, Principal):
@@ -78,10 +94,10 @@ def current_principal(session: SessionDep,
     return who
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only roles holding ``permission`` (403 otherwise)."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if permission not in ROLE_PERMISSIONS[principal.role]:
             raise HTTPException(403, f"role {principal.role.value} may not {permission}")
         return principal

@@ -1,12 +1,13 @@
 """HTTP load benchmark: the province sample in PostgreSQL behind ``shangyun serve --workers 2``.
 
-    python -m bench.api_bench [--pg-url URL] [--seconds 10] [--concurrency 8]
+    python -m bench.api_bench [--pg-url URL] [--seconds 10] [--concurrency 8] [--schema NAME --keep]
 
 Loads the province estate (1,000 rooms, 30,000 servers, 10,000 systems, 30 days of samples) into a
 schema of its own, plans it, starts the server on 127.0.0.1 and drives each endpoint with a bounded
-load generator (``--concurrency`` requests in flight for ``--seconds``, an admin token), then a mix of
-all of them. Prints requests, requests/second, p50 and p99 latency and errors per endpoint; the
-target is p99 ≤ 100 ms. The schema is dropped at the end.
+load generator (``bench.http_load``: ``--concurrency`` keep-alive connections for ``--seconds``, an
+admin token), then a mix of all of them. Prints requests, requests/second, p50 and p99 latency and
+errors per endpoint; the target is p99 ≤ 100 ms. The schema is dropped at the end unless ``--keep``
+is given; a later run with ``--schema NAME`` then reuses it without importing again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from bench.http_load import run_load
+
 TARGET_P99_MS = 100.0
 ENDPOINTS = ["/api/v1/overview", "/api/v1/servers?limit=50", "/api/v1/systems?limit=50",
              "/api/v1/rooms?limit=50", "/api/v1/departments?limit=50", "/api/v1/capacity-requests",
@@ -38,28 +41,6 @@ def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     if result.returncode != 0:
         raise SystemExit(f"shangyun {' '.join(args)} failed:\n{result.stderr[-2000:]}")
     return result.stdout
-
-
-async def _load(base: str, token: str, paths: list[str], seconds: float, concurrency: int) -> dict[str, list[float]]:
-    """``concurrency`` loops, each sending the next path as soon as the last answer came, for ``seconds``."""
-    latencies: dict[str, list[float]] = {p: [] for p in paths}
-    errors: dict[str, list[float]] = {p: [] for p in paths}
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=30) as client:
-        async def worker(offset: int) -> None:
-            k = offset
-            while time.perf_counter() < deadline:
-                path = paths[k % len(paths)]
-                k += 1
-                started = time.perf_counter()
-                response = await client.get(path)
-                elapsed = time.perf_counter() - started
-                (latencies if response.status_code == 200 else errors)[path].append(elapsed)
-
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return {p: latencies[p] for p in paths} | {f"{p} errors": errors[p] for p in paths}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -76,15 +57,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--scale", default="province")
+    parser.add_argument("--schema", help="PostgreSQL schema to load into (default: a new one per run)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the schema afterwards; a later run naming it with --schema skips the import")
     args = parser.parse_args()
     console = Console()
     from collectors.sample.estate import SCALES, generate, write_estate
     from inventory.db import create_db_engine, normalize_url
 
-    schema = f"shangyun_api_bench_{os.getpid()}"
+    schema = args.schema or f"shangyun_api_bench_{os.getpid()}"
     admin = sa.create_engine(normalize_url(args.pg_url))
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        loaded = conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f'"{schema}".app_user'}).scalar()
+        # the admin user is written last, so its presence means the whole load finished
+        loaded = loaded and conn.execute(sa.text(
+            f'SELECT count(*) FROM "{schema}".app_user WHERE username = \'bench-admin\'')).scalar() == 1
+        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     separator = "&" if "?" in args.pg_url else "?"
     url = f"{args.pg_url}{separator}options=-csearch_path%3D{schema}"
     env = os.environ | {"SHANGYUN_DATABASE_URL": url, "SHANGYUN_SCHEDULER_IN_SERVE": "false"}
@@ -95,14 +83,18 @@ def main() -> None:
         engine = create_db_engine(url)
         upgrade(engine)
         engine.dispose()
-        with tempfile.TemporaryDirectory() as folder:
-            estate = Path(folder) / "estate"
-            started = time.perf_counter()
-            write_estate(generate(SCALES[args.scale], seed=1), estate)
-            _run("import", str(estate), env=env)
-            console.print(f"{args.scale} estate imported into PostgreSQL in {time.perf_counter() - started:.0f} s")
-        _run("plan", "create", "--name", "bench", "--start", "2026-12-07", env=env)
-        _run("user", "add", "bench-admin", "--role", "admin", "--password-stdin", env=env, stdin="bench-password-1\n")
+        if not loaded:
+            with tempfile.TemporaryDirectory() as folder:
+                estate = Path(folder) / "estate"
+                started = time.perf_counter()
+                write_estate(generate(SCALES[args.scale], seed=1), estate)
+                _run("import", str(estate), env=env)
+                console.print(f"{args.scale} estate imported into PostgreSQL in {time.perf_counter() - started:.0f} s")
+            _run("plan", "create", "--name", "bench", "--start", "2026-12-07", env=env)
+            _run("user", "add", "bench-admin", "--role", "admin", "--password-stdin", env=env,
+                 stdin="bench-password-1\n")
+        else:
+            console.print(f"schema {schema} already loaded: import skipped")
         token = _run("user", "token", "bench-admin", env=env).strip()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -117,16 +109,17 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        asyncio.run(_load(base, token, ENDPOINTS, 2.0, 2))  # warm every worker's caches and connections
+        auth = {"Authorization": f"Bearer {token}"}
+        asyncio.run(run_load(base, auth, ENDPOINTS, 3.0, 4))  # warm every worker's caches and connections
         table = Table(title=f"API load: {args.scale} in PostgreSQL, serve --workers 2, {args.concurrency} in flight, "
                             f"{args.seconds:g} s per row (target p99 ≤ {TARGET_P99_MS:g} ms)")
         for column in ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "target"):
             table.add_column(column, justify="left" if column in ("endpoint", "target") else "right")
         rows = [[p] for p in ENDPOINTS] + [ENDPOINTS]
         for paths in rows:
-            result = asyncio.run(_load(base, token, paths, args.seconds, args.concurrency))
-            latencies = [v for p in paths for v in result[p]]
-            errors = sum(len(result[f"{p} errors"]) for p in paths)
+            result = asyncio.run(run_load(base, auth, paths, args.seconds, args.concurrency))
+            latencies = [v for p in paths for v in result.ok[p]]
+            errors = sum(len(result.failed[p]) for p in paths)
             p50, p99 = _percentile(latencies, 0.5) * 1000, _percentile(latencies, 0.99) * 1000
             label = paths[0] if len(paths) == 1 else "mix of all the above"
             table.add_row(label, str(len(latencies)), f"{len(latencies) / args.seconds:.0f}", f"{p50:.1f}",
@@ -136,8 +129,9 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not args.keep:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

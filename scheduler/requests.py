@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
@@ -175,20 +176,44 @@ def review_queued(session: Session, actor: Actor, now: dt.datetime,
     return changed
 
 
+OPEN_STATUSES = ("pending", "queued")
+
+
+def requests_query(department_id: int | None = None,
+                   overdue_on: dt.date | None = None) -> sa.Select[CapacityRequest, str, str]:
+    """Requests with their department's code and platform's name (of one department, or all);
+    ``overdue_on``: only those overdue on that day. Due dates count from the request's UTC day, as
+    ``request_row`` does."""
+    query = (sa.select(CapacityRequest, col(Department.code), col(CloudPlatform.name))
+             .join(Department, col(Department.id) == CapacityRequest.department_id)
+             .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id))
+    if department_id is not None:
+        query = query.where(col(CapacityRequest.department_id) == department_id)
+    if overdue_on is not None:
+        first_in_time = dt.datetime.combine(_first_day_not_overdue(overdue_on), dt.time.min, dt.UTC)
+        query = query.where(col(CapacityRequest.status).in_(OPEN_STATUSES),
+                            col(CapacityRequest.requested_at) < first_in_time)
+    return query
+
+
+def _first_day_not_overdue(today: dt.date) -> dt.date:
+    """The earliest request day whose due date is not yet past on ``today`` (due dates never go back)."""
+    day = today
+    while due_date(day - dt.timedelta(days=1)) >= today:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def request_row(request: CapacityRequest, department: str, platform: str, today: dt.date) -> RequestRow:
+    """A request with its 5-working-day due date; overdue = still pending or queued after it."""
+    due = due_date(request.requested_at.date())
+    return RequestRow(request, department, platform, due, request.status in OPEN_STATUSES and today > due)
+
+
 def list_requests(session: Session, today: dt.date, overdue_only: bool = False,
                   department_id: int | None = None) -> list[RequestRow]:
-    """Requests (of one department, or all) with their 5-working-day due date; overdue = still pending or
-    queued after it."""
-    query = (select(CapacityRequest, Department.code, CloudPlatform.name)
-             .join(Department, col(Department.id) == CapacityRequest.department_id)
-             .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id)
-             .order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
-    if department_id is not None:
-        query = query.where(CapacityRequest.department_id == department_id)
-    rows = []
-    for request, department, platform in session.exec(query):
-        due = due_date(request.requested_at.date())
-        overdue = request.status in ("pending", "queued") and today > due
-        if overdue or not overdue_only:
-            rows.append(RequestRow(request, department, platform, due, overdue))
-    return rows
+    """Requests (of one department, or all), oldest first, with their due dates; ``overdue_only``: those
+    overdue on ``today``."""
+    query = requests_query(department_id, today if overdue_only else None)
+    rows = session.execute(query.order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
+    return [request_row(request, department, platform, today) for request, department, platform in rows]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.auth import AUDIT_READ, SessionDep, require
-from api.routers.common import Offset, Page
+from api.routers.common import ListQueryDep, Page, filtered, page
 from inventory.models import AuditLog
 from inventory.users import Principal
 
@@ -31,17 +30,15 @@ class AuditOut(BaseModel):
 
 
 @router.get("", response_model=Page[AuditOut])
-def list_audit(session: SessionDep, _: Annotated[Principal, Depends(require(AUDIT_READ))],
+def list_audit(session: SessionDep, _: Annotated[Principal, Depends(require(AUDIT_READ))], params: ListQueryDep,
                entity: Annotated[str | None, Query(max_length=64)] = None,
                entity_id: Annotated[str | None, Query(max_length=128)] = None,
-               actor: Annotated[str | None, Query(max_length=128)] = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Offset = 0) -> Page[AuditOut]:
-    """Audit rows filtered by entity, key and actor."""
-    query = select(AuditLog)
+               actor: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+    """Audit rows, newest first, filtered by entity, key and actor; ``code`` is the record's key too, and
+    ``q`` finds text in the key or the actor."""
+    query = filtered(select(AuditLog), AuditLog, params, AuditLog.entity_id, (AuditLog.entity_id, AuditLog.actor))
     for column, value in ((AuditLog.entity, entity), (AuditLog.entity_id, entity_id), (AuditLog.actor, actor)):
         if value is not None:
-            query = query.where(column == value)
-    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.exec(query.order_by(col(AuditLog.id).desc()).limit(limit).offset(offset)).all()
-    return Page(items=[AuditOut(**r.model_dump()) for r in rows], total=int(total), limit=limit, offset=offset)
+            query = query.where(col(column) == value)
+    return page(session, query, params, col(AuditLog.id).desc(),
+                lambda rows: [AuditOut(**r.model_dump()) for r in rows])

@@ -6,17 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, SessionDep, require, scope_department
-from api.routers.common import Id, Offset, Page, StrictBody, not_found
+from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory.audit import Actor
-from inventory.models import Department
+from inventory.models import CapacityRequest, CloudPlatform, Department
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
-from scheduler.requests import QuotaRaiser, RequestRow, list_requests, raise_quota_with, review_queued, submit
+from scheduler.requests import (
+    QuotaRaiser,
+    RequestRow,
+    raise_quota_with,
+    request_row,
+    requests_query,
+    review_queued,
+    submit,
+)
 
 router = APIRouter(prefix="/api/v1/capacity-requests", tags=["capacity 容量申请"])
 
@@ -54,29 +62,31 @@ def _out(row: RequestRow) -> RequestOut:
                       overdue=row.overdue)
 
 
-def _rows(session: SessionDep, principal: Principal, overdue: bool = False) -> list[RequestRow]:
-    return list_requests(session, dt.date.today(), overdue_only=overdue, department_id=scope_department(principal))
-
-
 @router.get("", response_model=Page[RequestOut])
 def list_capacity_requests(
-    session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_READ))],
+    session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_READ))], params: ListQueryDep,
     status: Annotated[str | None, Query(description="approved | queued | rejected | pending")] = None,
     overdue: Annotated[bool, Query(description="only those past their 5-working-day due date")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
-) -> Page[RequestOut]:
-    """Requests, newest first (a department user: its own)."""
-    rows = [r for r in reversed(_rows(session, principal, overdue)) if status is None or r.request.status == status]
-    return Page(items=[_out(r) for r in rows[offset:offset + limit]], total=len(rows), limit=limit, offset=offset)
+) -> Response:
+    """Requests, newest first (a department user: its own); ``code`` is a department's code, ``q`` finds
+    text in the purpose, the department's code or the platform's name."""
+    today = dt.date.today()
+    query = filtered(requests_query(scope_department(principal), today if overdue else None), CapacityRequest,
+                     params, Department.code, (CapacityRequest.purpose, Department.code, CloudPlatform.name))
+    if status is not None:
+        query = query.where(col(CapacityRequest.status) == status)
+    return page(session, query, params, (col(CapacityRequest.requested_at).desc(), col(CapacityRequest.id).desc()),
+                lambda rows: [_out(request_row(r, d, p, today)) for r, d, p in rows])
 
 
 @router.get("/{request_id}", response_model=RequestOut)
 def get_capacity_request(request_id: Id, session: SessionDep,
                          principal: Annotated[Principal, Depends(require(REQUESTS_READ))]) -> RequestOut:
-    for row in _rows(session, principal):
-        if row.request.id == request_id:
-            return _out(row)
-    raise not_found("capacity request", request_id)
+    query = requests_query(scope_department(principal)).where(col(CapacityRequest.id) == request_id)
+    if (row := session.execute(query).first()) is None:
+        raise not_found("capacity request", request_id)
+    request, department, platform = row
+    return _out(request_row(request, department, platform, dt.date.today()))
 
 
 @router.post("", response_model=RequestOut, status_code=201)
@@ -108,8 +118,11 @@ def review_capacity_queue(session: SessionDep,
     """Decide the queued requests again (e.g. after an expansion); returns those decided."""
     changed = review_queued(session, Actor(f"api:{principal.username}"), dt.datetime.now(dt.UTC), _raiser())
     session.commit()
-    ids = {rid for rid, _ in changed}
-    return [_out(r) for r in _rows(session, principal) if r.request.id in ids]
+    ids = [rid for rid, _ in changed]
+    query = requests_query(scope_department(principal)).where(col(CapacityRequest.id).in_(ids)) \
+        .order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id))
+    today = dt.date.today()
+    return [_out(request_row(r, d, p, today)) for r, d, p in session.execute(query)]
 
 
 def _raiser() -> QuotaRaiser | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from api.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, SessionDep, require
-from api.routers.common import Id, Offset, Page, StrictBody, not_found
+from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
@@ -140,15 +140,16 @@ def _names(session: Session) -> dict[int, str]:
 
 @router.get("/rebalance-proposals", response_model=Page[ProposalOut])
 def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(CLOUD_READ))],
-                   status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   offset: Offset = 0) -> Page[ProposalOut]:
-    """Rebalance proposals, newest first."""
-    from scheduler.proposals import list_proposals as stored
-
-    rows = stored(session, status)
-    names = _names(session)
-    return Page(items=[ProposalOut(**_proposal_out(p, names)) for p in rows[offset:offset + limit]],
-                total=len(rows), limit=limit, offset=offset)
+                   params: ListQueryDep, status: str | None = None) -> Response:
+    """Rebalance proposals, newest first; ``code`` is a platform's name, ``q`` finds text in the platform's
+    name, the goal or who proposed it."""
+    query = filtered(select(RebalanceProposal, CloudPlatform.name).join(
+        CloudPlatform, col(CloudPlatform.id) == RebalanceProposal.platform_id), RebalanceProposal, params,
+        CloudPlatform.name, (CloudPlatform.name, RebalanceProposal.goal, RebalanceProposal.created_by))
+    if status is not None:
+        query = query.where(col(RebalanceProposal.status) == status)
+    return page(session, query, params, col(RebalanceProposal.id).desc(),
+                lambda rows: [ProposalOut(**_proposal_out(p, {p.platform_id: name})) for p, name in rows])
 
 
 @router.get("/rebalance-proposals/{proposal_id}", response_model=ProposalDetail)

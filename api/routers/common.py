@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from fastapi import Depends, HTTPException, Path, Query
-from pydantic import BaseModel, ConfigDict
+from fastapi import Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col
 
 T = TypeVar("T")
+AnySelect = sa.Select[*tuple[Any, ...]]  # a select of any columns
 MAX_ID = 2**31 - 1  # ids and offsets beyond what the database's integers hold are refused, not a 500
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="the record's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
@@ -22,11 +24,18 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A free-text search counts its matches only this far: a broad one (a quarter of 30,000 servers) would
+# otherwise read every match just to say how many there are.
+SEARCH_COUNT_LIMIT = 1000
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int
+    total: int = Field(description="rows that match; a free-text search (q) counts at most "
+                                   f"{SEARCH_COUNT_LIMIT:,}, and then total_exact is false")
     limit: int
     offset: int
+    total_exact: bool = Field(True, description="false when total is a lower bound (a broad free-text search)")
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class ListQuery:
     q: str | None
 
 
-def list_query(
+async def list_query(
     limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 50,
     offset: Offset = 0,
     id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this id")] = None,
@@ -51,25 +60,49 @@ def list_query(
 ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 
 
-def filtered(query: sa.Select[Any], model: Any, params: ListQuery, code_column: str = "code",
-             text_columns: tuple[str, ...] = ("code", "name")) -> sa.Select[Any]:
-    """``query`` narrowed by the id, code and free-text filters."""
+def filtered(query: AnySelect, model: Any, params: ListQuery, code: Any = None,
+             text: tuple[Any, ...] | None = None) -> AnySelect:
+    """``query`` narrowed by the id (``model.id``), code (the ``code`` column, default ``model.code``) and
+    free-text filters (any of the ``text`` columns contains it, any case; default code and name)."""
     if params.id is not None:
         query = query.where(col(model.id) == params.id)
     if params.code is not None:
-        query = query.where(getattr(model, code_column) == params.code)
+        query = query.where((model.code if code is None else code) == params.code)
     if params.q:
         pattern = f"%{params.q.replace('%', '').replace('_', '')}%"
-        query = query.where(sa.or_(*(col(getattr(model, c)).ilike(pattern) for c in text_columns)))
+        columns = (model.code, model.name) if text is None else text
+        query = query.where(sa.or_(*(col(c).ilike(pattern) for c in columns)))
     return query
 
 
-def page(session: Session, query: sa.Select[Any], params: ListQuery, order: Any) -> tuple[list[Any], int]:
-    """One page of ``query``'s rows (first entity of each) and the total count."""
-    total = session.execute(query.with_only_columns(sa.func.count(), maintain_column_froms=True)
-                            .order_by(None)).scalar_one()
-    rows = session.execute(query.order_by(order).limit(params.limit).offset(params.offset)).all()
-    return [r[0] if len(r) == 1 else r for r in rows], int(total)
+def page(session: Session, query: AnySelect, params: ListQuery, order: Any,
+         render: Callable[[Sequence[Any]], list[Any]],
+         extend: Callable[[AnySelect], AnySelect] | None = None) -> Response:
+    """One page of ``query``'s rows, rendered, with their count, as a JSON ``Page``. ``extend`` adds what
+    only the page's rows need (joined codes, say), so the count does not pay for it. Rows of one column
+    come as that value. ``order`` is a column or a tuple of them."""
+    total, exact = count(session, query, SEARCH_COUNT_LIMIT if params.q else None)
+    paged = (extend(query) if extend else query).order_by(*(order if isinstance(order, tuple) else (order,)))
+    rows = session.execute(paged.limit(params.limit).offset(params.offset)).all()
+    items = render([r[0] if len(r) == 1 else r for r in rows])
+    return as_json(Page(items=items, total=total, limit=params.limit, offset=params.offset, total_exact=exact))
+
+
+def as_json(model: BaseModel) -> Response:
+    """A model built (and so validated) by the route, serialized once. Returned as a model, FastAPI would
+    validate it again, from a sync route in one more thread-pool hop; the route's ``response_model``
+    still documents it."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def count(session: Session, query: AnySelect, limit: int | None = None) -> tuple[int, bool]:
+    """How many rows ``query`` has (counting stops past ``limit``), and whether that is exact."""
+    if limit is None:
+        counted = query.with_only_columns(sa.func.count(), maintain_column_froms=True).order_by(None)
+        return int(session.execute(counted).scalar_one()), True
+    matches = query.with_only_columns(sa.literal(1), maintain_column_froms=True).order_by(None).limit(limit + 1)
+    found = int(session.execute(sa.select(sa.func.count()).select_from(matches.subquery())).scalar_one())
+    return min(found, limit), found <= limit
 
 
 def not_found(what: str, key: object) -> HTTPException:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
+from sqlalchemy import Select
 from sqlmodel import col, select
 
 from api.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, SessionDep, require, scope_department
@@ -71,34 +72,26 @@ class SystemOut(BaseModel):
     zombie: bool
 
 
-def _codes(session: SessionDep, model: Any, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {i: c for i, c in session.exec(select(model.id, model.code).where(col(model.id).in_(ids)))}
-
-
 @router.get("/departments", response_model=Page[DepartmentOut])
-def list_departments(session: SessionDep, params: ListQueryDep, principal: Reader) -> Page[DepartmentOut]:
+def list_departments(session: SessionDep, params: ListQueryDep, principal: Reader) -> Response:
     """Departments (a department user: its own)."""
     query = filtered(select(Department), Department, params)
     if (own := scope_department(principal)) is not None:
         query = query.where(col(Department.id) == own)
-    rows, total = page(session, query, params, col(Department.code))
-    return Page(items=[DepartmentOut(id=d.id, code=d.code, name=d.name) for d in rows], total=total,
-                limit=params.limit, offset=params.offset)
+    return page(session, query, params, col(Department.code),
+                lambda rows: [DepartmentOut(id=d.id, code=d.code, name=d.name) for d in rows])
 
 
 @router.get("/rooms", response_model=Page[RoomOut])
 def list_rooms(session: SessionDep, params: ListQueryDep, principal: Reader,
-               status: str | None = None) -> Page[RoomOut]:
+               status: str | None = None) -> Response:
     """Machine rooms with server and system counts; annual cost parts for roles that read costs."""
     query = filtered(select(Room), Room, params)
     if status is not None:
         query = query.where(col(Room.status) == status)
     if (own := scope_department(principal)) is not None:
         query = query.where(col(Room.department_id) == own)
-    rooms, total = page(session, query, params, col(Room.code))
-    return Page(items=_rooms_out(session, rooms, principal), total=total, limit=params.limit, offset=params.offset)
+    return page(session, query, params, col(Room.code), lambda rooms: _rooms_out(session, list(rooms), principal))
 
 
 @router.get("/rooms/{room_id}", response_model=RoomOut)
@@ -123,7 +116,8 @@ def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> 
 
 def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[RoomOut]:
     rows = {r.code: r for r in room_rows(session, get_cost_defaults(), [r.id for r in rooms if r.id is not None])}
-    departments = _codes(session, Department, {r.department_id for r in rooms})
+    departments = {i: c for i, c in session.exec(select(Department.id, Department.code).where(
+        col(Department.id).in_({r.department_id for r in rooms})))}
     out = []
     for room in rooms:
         row = rows[room.code]
@@ -137,61 +131,70 @@ def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[
     return out
 
 
+def _with_server_codes(query: Select[Any]) -> Select[Any]:
+    return query.add_columns(col(Room.code), col(Department.code)).join(Room, col(Room.id) == Server.room_id) \
+        .outerjoin(Department, col(Department.id) == Server.department_id)
+
+
+def _server_out(row: Any) -> ServerOut:
+    s, room_code, department_code = row
+    return ServerOut(id=s.id or 0, hostname=s.hostname, room_code=room_code, department_code=department_code,
+                     cpu_cores=s.cpu_cores, memory_gb=s.memory_gb, storage_gb=s.storage_gb, os=s.os,
+                     purchase_date=s.purchase_date, status=s.status)
+
+
 @router.get("/servers", response_model=Page[ServerOut])
 def list_servers(session: SessionDep, params: ListQueryDep, principal: Reader,
-                 room: str | None = None) -> Page[ServerOut]:
+                 room: str | None = None) -> Response:
     """Physical and virtual servers; ``code`` filters by hostname, ``room`` by room code."""
-    query = filtered(select(Server), Server, params, "hostname", ("hostname", "os"))
+    query = filtered(select(Server), Server, params, Server.hostname, (Server.hostname, Server.os))
     if room is not None:
-        query = query.join(Room, col(Room.id) == Server.room_id).where(col(Room.code) == room)
+        query = query.where(col(Server.room_id).in_(select(Room.id).where(col(Room.code) == room)))
     if (own := scope_department(principal)) is not None:
         query = query.where(col(Server.department_id) == own)
-    servers, total = page(session, query, params, col(Server.hostname))
-    return Page(items=_servers_out(session, servers), total=total, limit=params.limit, offset=params.offset)
+    return page(session, query, params, col(Server.hostname), lambda rows: [_server_out(r) for r in rows],
+                _with_server_codes)
 
 
 @router.get("/servers/{server_id}", response_model=ServerOut)
 def get_server(server_id: Id, session: SessionDep, principal: Reader) -> ServerOut:
-    server = session.get(Server, server_id)
-    own = scope_department(principal)
-    if server is None or (own is not None and server.department_id != own):
+    query = _with_server_codes(select(Server).where(col(Server.id) == server_id))
+    if (own := scope_department(principal)) is not None:
+        query = query.where(col(Server.department_id) == own)
+    if (row := session.execute(query).first()) is None:
         raise not_found("server", server_id)
-    return _servers_out(session, [server])[0]
+    return _server_out(row)
 
 
-def _servers_out(session: SessionDep, servers: list[Server]) -> list[ServerOut]:
-    rooms = _codes(session, Room, {s.room_id for s in servers})
-    departments = _codes(session, Department, {s.department_id for s in servers if s.department_id})
-    return [ServerOut(id=s.id or 0, hostname=s.hostname, room_code=rooms.get(s.room_id, "?"),
-                      department_code=departments.get(s.department_id) if s.department_id else None,
-                      cpu_cores=s.cpu_cores, memory_gb=s.memory_gb, storage_gb=s.storage_gb, os=s.os,
-                      purchase_date=s.purchase_date, status=s.status) for s in servers]
+def _with_system_codes(query: Select[Any]) -> Select[Any]:
+    return query.add_columns(col(Department.code)).join(Department, col(Department.id) == BusinessSystem.department_id)
+
+
+def _system_out(row: Any) -> SystemOut:
+    s, department_code = row
+    return SystemOut(id=s.id or 0, code=s.code, name=s.name, department_code=department_code,
+                     classified=s.classified, mlps_level=s.mlps_level, status=s.status,
+                     zombie=bool((s.zombie_evidence or {}).get("zombie")))
 
 
 @router.get("/systems", response_model=Page[SystemOut])
 def list_systems(session: SessionDep, params: ListQueryDep, principal: Reader,
-                 classified: bool | None = None) -> Page[SystemOut]:
+                 classified: bool | None = None) -> Response:
     """Business systems; ``classified`` filters 涉密 (true) or 非涉密 (false)."""
     query = filtered(select(BusinessSystem), BusinessSystem, params)
     if classified is not None:
         query = query.where(col(BusinessSystem.classified) == classified)
     if (own := scope_department(principal)) is not None:
         query = query.where(col(BusinessSystem.department_id) == own)
-    systems, total = page(session, query, params, col(BusinessSystem.code))
-    return Page(items=_systems_out(session, systems), total=total, limit=params.limit, offset=params.offset)
+    return page(session, query, params, col(BusinessSystem.code), lambda rows: [_system_out(r) for r in rows],
+                _with_system_codes)
 
 
 @router.get("/systems/{system_id}", response_model=SystemOut)
 def get_system(system_id: Id, session: SessionDep, principal: Reader) -> SystemOut:
-    system = session.get(BusinessSystem, system_id)
-    own = scope_department(principal)
-    if system is None or (own is not None and system.department_id != own):
+    query = _with_system_codes(select(BusinessSystem).where(col(BusinessSystem.id) == system_id))
+    if (own := scope_department(principal)) is not None:
+        query = query.where(col(BusinessSystem.department_id) == own)
+    if (row := session.execute(query).first()) is None:
         raise not_found("system", system_id)
-    return _systems_out(session, [system])[0]
-
-
-def _systems_out(session: SessionDep, systems: list[BusinessSystem]) -> list[SystemOut]:
-    departments = _codes(session, Department, {s.department_id for s in systems})
-    return [SystemOut(id=s.id or 0, code=s.code, name=s.name, department_code=departments.get(s.department_id, "?"),
-                      classified=s.classified, mlps_level=s.mlps_level, status=s.status,
-                      zombie=bool((s.zombie_evidence or {}).get("zombie"))) for s in systems]
+    return _system_out(row)

@@ -4,16 +4,19 @@ dependency graph between business systems."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 
 from api.auth import ESTATE_READ, ESTATE_WRITE, SessionDep, require, scope_department
-from api.routers.common import Offset, Page
+from api.routers.common import ListQueryDep, Page, filtered, page
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, Dependency
@@ -62,9 +65,10 @@ async def upload_survey(request: Request, file: UploadFile,
                 if size > limit:
                     raise HTTPException(413, f"file: larger than {get_settings().max_upload_mb:g} MB")
                 out.write(chunk)
-        try:
-            outcome = import_survey(path, engine=get_engine(), actor=Actor(f"api:{principal.username}"),
-                                    dry_run=dry_run, skip_bad_rows=skip_bad_rows)
+        try:  # an import takes seconds: in the thread pool, so the worker keeps answering others meanwhile
+            outcome = await run_in_threadpool(import_survey, path, engine=get_engine(),
+                                              actor=Actor(f"api:{principal.username}"), dry_run=dry_run,
+                                              skip_bad_rows=skip_bad_rows)
         except SurveyFileError as exc:
             raise HTTPException(422, [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]) from None
     report = outcome.report
@@ -76,22 +80,21 @@ async def upload_survey(request: Request, file: UploadFile,
 
 @router.get("/dependencies", response_model=Page[DependencyOut])
 def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depends(require(ESTATE_READ))],
+                      params: ListQueryDep,
                       system: Annotated[str | None, Query(max_length=64, description="a system's code")] = None,
-                      source: Annotated[str | None, Query(description="declared | observed")] = None,
-                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Offset = 0) -> Page[DependencyOut]:
-    """Dependencies between systems (a department user: those touching its own systems)."""
-    codes = {s.id: (s.code, s.department_id) for s in session.exec(select(BusinessSystem))}
-    query = select(Dependency).order_by(col(Dependency.id))
+                      source: Annotated[str | None, Query(description="declared | observed")] = None) -> Response:
+    """Dependencies between systems, by id (a department user: those touching its own systems). ``system``
+    or ``code``: those of one system, either side; ``q`` finds text in either side's code."""
+    user, used = aliased(BusinessSystem), aliased(BusinessSystem)
+    joined = select(Dependency, user.code, used.code).join(user, col(user.id) == Dependency.system_id) \
+        .join(used, col(used.id) == Dependency.depends_on_id)
+    query = filtered(joined, Dependency, replace(params, code=None), text=(user.code, used.code))
     if source is not None:
-        query = query.where(Dependency.source == source)
-    if system is not None:
-        ids = [i for i, (code, _) in codes.items() if code == system]
-        query = query.where(or_(col(Dependency.system_id).in_(ids), col(Dependency.depends_on_id).in_(ids)))
-    rows = session.exec(query).all()
-    own = scope_department(principal)
-    if own is not None:
-        rows = [d for d in rows if own in (codes[d.system_id][1], codes[d.depends_on_id][1])]
-    return Page(items=[DependencyOut(id=d.id or 0, system=codes[d.system_id][0], depends_on=codes[d.depends_on_id][0],
-                                     kind=d.kind, tight=d.tight, source=d.source) for d in rows[offset:offset + limit]],
-                total=len(rows), limit=limit, offset=offset)
+        query = query.where(col(Dependency.source) == source)
+    for code in {c for c in (system, params.code) if c is not None}:
+        query = query.where(or_(col(user.code) == code, col(used.code) == code))
+    if (own := scope_department(principal)) is not None:
+        query = query.where(or_(col(user.department_id) == own, col(used.department_id) == own))
+    return page(session, query, params, col(Dependency.id), lambda rows: [
+        DependencyOut(id=d.id or 0, system=a, depends_on=b, kind=d.kind, tight=d.tight, source=d.source)
+        for d, a, b in rows])

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.auth import PLANS_READ, SessionDep, require
-from api.routers.common import MAX_ID, Id, Offset, Page, not_found
+from api.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filtered, not_found, page
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
 from inventory.users import Principal
@@ -71,20 +75,23 @@ class RunEventOut(BaseModel):
     payload: dict[str, Any] | None
 
 
-def _summary(session: Session, plan: Plan) -> PlanSummary:
-    waves = len(session.exec(select(PlanWave.id).where(PlanWave.plan_id == plan.id)).all())
-    return PlanSummary(id=plan.id or 0, name=plan.name, version=plan.version, status=plan.status,
-                       created_at=plan.created_at, created_by=plan.created_by, start=plan.start, waves=waves,
-                       objective_cny=plan.objective_cny, upper_bound_cny=plan.upper_bound_cny)
+def _summaries(session: Session, plans: Sequence[Plan]) -> list[PlanSummary]:
+    ids = [p.id for p in plans]
+    waves = {i: n for i, n in session.execute(select(PlanWave.plan_id, sa.func.count())
+                                              .where(col(PlanWave.plan_id).in_(ids)).group_by(col(PlanWave.plan_id)))}
+    return [PlanSummary(id=p.id or 0, name=p.name, version=p.version, status=p.status, created_at=p.created_at,
+                        created_by=p.created_by, start=p.start, waves=waves.get(p.id or 0, 0),
+                        objective_cny=p.objective_cny, upper_bound_cny=p.upper_bound_cny) for p in plans]
 
 
 @router.get("/plans", response_model=Page[PlanSummary])
-def list_plans(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Offset = 0) -> Page[PlanSummary]:
-    """Plans and their versions, newest first."""
-    plans = session.exec(select(Plan).order_by(col(Plan.created_at).desc(), col(Plan.id).desc())).all()
-    return Page(items=[_summary(session, p) for p in plans[offset:offset + limit]], total=len(plans), limit=limit,
-                offset=offset)
+def list_plans(session: SessionDep, _: Reader, params: ListQueryDep) -> Response:
+    """Plans and their versions, newest first; ``code`` is a plan's name, ``q`` finds text in the name or
+    who made it."""
+    query = filtered(select(Plan).options(defer(Plan.document)), Plan, params, Plan.name,  # type: ignore[arg-type]
+                     (Plan.name, Plan.created_by))
+    return page(session, query, params, (col(Plan.created_at).desc(), col(Plan.id).desc()),
+                lambda plans: _summaries(session, plans))
 
 
 @router.get("/plans/{plan_id}")
@@ -97,40 +104,50 @@ def get_plan(plan_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan_id}/items", response_model=Page[PlanItemOut])
-def list_plan_items(plan_id: Id, session: SessionDep, _: Reader,
-                    wave: Annotated[int | None, Query(ge=1, le=10_000)] = None, status: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Offset = 0) -> Page[PlanItemOut]:
-    """The plan's items, filtered by wave and status."""
+def list_plan_items(plan_id: Id, session: SessionDep, _: Reader, params: ListQueryDep,
+                    wave: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+                    status: str | None = None) -> Response:
+    """The plan's items by system code, filtered by wave and status; ``code`` is a system's code, ``q``
+    finds text in the system's code or name."""
     if session.get(Plan, plan_id) is None:
         raise not_found("plan", plan_id)
-    waves = {w.id: w.index for w in session.exec(select(PlanWave).where(PlanWave.plan_id == plan_id))}
-    query = select(PlanItem, BusinessSystem.code).join(BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id) \
-        .where(PlanItem.plan_id == plan_id).order_by(col(BusinessSystem.code))
+    waves = {i: index for i, index in session.execute(select(PlanWave.id, PlanWave.index)
+                                                        .where(PlanWave.plan_id == plan_id))}
+    query = filtered(select(PlanItem, BusinessSystem.code).join(BusinessSystem, col(BusinessSystem.id) ==
+                                                                PlanItem.system_id),
+                     PlanItem, params, BusinessSystem.code, (BusinessSystem.code, BusinessSystem.name))
+    query = query.where(col(PlanItem.plan_id) == plan_id)
     if status is not None:
-        query = query.where(PlanItem.status == status)
-    rows = [(i, c) for i, c in session.exec(query) if wave is None or waves.get(i.wave_id) == wave]
-    return Page(items=[PlanItemOut(id=i.id or 0, system=c, wave=waves.get(i.wave_id), strategy=i.strategy,
-                                   status=i.status, target=i.target, reason_zh=i.reason_zh, reason_en=i.reason_en)
-                       for i, c in rows[offset:offset + limit]], total=len(rows), limit=limit, offset=offset)
+        query = query.where(col(PlanItem.status) == status)
+    if wave is not None:
+        query = query.where(col(PlanItem.wave_id).in_([i for i, index in waves.items() if index == wave]))
+    return page(session, query, params, col(BusinessSystem.code), lambda rows: [
+        PlanItemOut(id=i.id or 0, system=c, wave=waves.get(i.wave_id), strategy=i.strategy, status=i.status,
+                    target=i.target, reason_zh=i.reason_zh, reason_en=i.reason_en) for i, c in rows])
 
 
-def _run_out(session: Session, run: MigrationRun) -> RunOut:
-    plan = session.get(Plan, run.plan_id)
-    states: dict[str, int] = {}
-    for state in session.exec(select(RunItem.state).where(RunItem.run_id == run.id)):
-        states[state] = states.get(state, 0) + 1
-    return RunOut(id=run.id or 0, plan=f"{plan.name}@{plan.version}" if plan else "?", wave=run.wave_index,
-                  status=run.status, dry_run=run.dry_run, started_at=run.started_at, finished_at=run.finished_at,
-                  started_by=run.started_by, items=states)
+def _runs_out(session: Session, runs: Sequence[MigrationRun]) -> list[RunOut]:
+    ids = [r.id for r in runs]
+    plans = {i: f"{name}@{version}" for i, name, version in session.execute(
+        select(Plan.id, Plan.name, Plan.version).where(col(Plan.id).in_({r.plan_id for r in runs})))}
+    states: dict[int, dict[str, int]] = {}
+    for run_id, state, n in session.execute(select(RunItem.run_id, RunItem.state, sa.func.count())
+                                            .where(col(RunItem.run_id).in_(ids))
+                                            .group_by(col(RunItem.run_id), col(RunItem.state))):
+        states.setdefault(run_id, {})[state] = n
+    return [RunOut(id=r.id or 0, plan=plans.get(r.plan_id, "?"), wave=r.wave_index, status=r.status,
+                   dry_run=r.dry_run, started_at=r.started_at, finished_at=r.finished_at, started_by=r.started_by,
+                   items=states.get(r.id or 0, {})) for r in runs]
 
 
 @router.get("/runs", response_model=Page[RunOut])
-def list_runs(session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-              offset: Offset = 0) -> Page[RunOut]:
-    """Migration runs, newest first, with their items' states."""
-    runs = session.exec(select(MigrationRun).order_by(col(MigrationRun.id).desc())).all()
-    return Page(items=[_run_out(session, r) for r in runs[offset:offset + limit]], total=len(runs), limit=limit,
-                offset=offset)
+def list_runs(session: SessionDep, _: Reader, params: ListQueryDep,
+              status: str | None = None) -> Response:
+    """Migration runs, newest first, with their items' states; ``q`` finds text in who started them."""
+    query = filtered(select(MigrationRun), MigrationRun, replace(params, code=None), text=(MigrationRun.started_by,))
+    if status is not None:
+        query = query.where(col(MigrationRun.status) == status)
+    return page(session, query, params, col(MigrationRun.id).desc(), lambda runs: _runs_out(session, runs))
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -138,7 +155,7 @@ def get_run(run_id: Id, session: SessionDep, _: Reader) -> RunOut:
     run = session.get(MigrationRun, run_id)
     if run is None:
         raise not_found("run", run_id)
-    return _run_out(session, run)
+    return _runs_out(session, [run])[0]
 
 
 def _events_after(session: Session, run_id: int, after: int, limit: int) -> list[RunEventOut]:
@@ -159,6 +176,20 @@ def list_run_events(run_id: Id, session: SessionDep, _: Reader, after: Offset = 
     return _events_after(session, run_id, after, limit)
 
 
+def _run_status(run_id: int) -> str | None:
+    with Session(get_engine()) as session:
+        run = session.get(MigrationRun, run_id)
+        return None if run is None else run.status
+
+
+def _next_events(run_id: int, after: int) -> tuple[list[RunEventOut], str | None]:
+    """The run's next events after ``after`` and its status (read after them, so none is missed)."""
+    with Session(get_engine()) as session:
+        batch = _events_after(session, run_id, after, 500)
+        run = session.get(MigrationRun, run_id)
+        return batch, None if run is None else run.status
+
+
 @router.get("/runs/{run_id}/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def stream_run_events(
@@ -166,25 +197,22 @@ async def stream_run_events(
         last_event_id: Annotated[int, Query(ge=0, le=MAX_ID, alias="after")] = 0) -> StreamingResponse:
     """Server-sent events: every event of the run as it is written (``id:`` is the event id, so a client
     reconnects with ``Last-Event-ID`` or ``?after=``); a final ``end`` event when the run has settled."""
-    with Session(get_engine()) as session:
-        if session.get(MigrationRun, run_id) is None:
-            raise HTTPException(404, f"no run {run_id}")
+    if await run_in_threadpool(_run_status, run_id) is None:
+        raise HTTPException(404, f"no run {run_id}")
     header = request.headers.get("last-event-id", "")
     start = int(header) if header.isdigit() else last_event_id
 
     async def events() -> AsyncIterator[str]:
         after = start
         while not await request.is_disconnected():
-            with Session(get_engine()) as session:
-                batch = _events_after(session, run_id, after, 500)
-                run = session.get(MigrationRun, run_id)
-                settled = run is not None and run.status != "running"
+            batch, status = await run_in_threadpool(_next_events, run_id, after)
+            settled = status != "running"
             for event in batch:
                 after = event.id
                 data = json.dumps(event.model_dump(mode="json"), ensure_ascii=False)
                 yield f"id: {event.id}\nevent: step\ndata: {data}\n\n"
             if settled and not batch:
-                yield f"event: end\ndata: {json.dumps({'run': run_id, 'status': run.status if run else None})}\n\n"
+                yield f"event: end\ndata: {json.dumps({'run': run_id, 'status': status})}\n\n"
                 return
             await asyncio.sleep(1.0)
 

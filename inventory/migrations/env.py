@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import inventory.models  # noqa: F401  (registers every table on the metadata)
+from inventory.search_index import include_in_comparison
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -20,6 +21,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_in_comparison,
         )
         context.run_migrations()
 

@@ -31,12 +31,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_estate: Path) -> Itera
     process.wait(timeout=30)
 
 
-def test_no_generated_request_gets_a_server_error(server: tuple[str, Seeded]) -> None:
+def test_no_generated_request_gets_a_server_error(server: tuple[str, Seeded], tmp_path: Path) -> None:
     base, seeded = server
     result = subprocess.run(
         [str(ST), "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
          "--seed", "20261122", "--workers", "2", "--header", f"Authorization: Bearer {seeded.tokens['admin']}"],
-        capture_output=True, text=True, timeout=900, check=False, env=os.environ | {"NO_COLOR": "1"})
+        capture_output=True, text=True, timeout=900, check=False, env=os.environ | {"NO_COLOR": "1"},
+        cwd=tmp_path)  # its cache of crashes goes there, not into the checkout
     summary = result.stdout[-4000:]
     assert result.returncode == 0, summary
     assert "Server error" not in result.stdout and " passed" in summary

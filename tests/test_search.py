@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.routers.common import ListQuery, count, filtered
+from api.routers.common import AnySelect, ListQuery, count, filtered
 from inventory.models import Department, Room, Server
 from inventory.search_index import TRIGRAM_INDEXES, ensure_trigram_indexes
 from tests.conftest import _empty_pg
@@ -29,8 +29,9 @@ def _servers(engine: Engine, n: int) -> None:
         session.commit()
 
 
-def _search(text: str) -> sa.Select[tuple[Server]]:
-    return filtered(select(Server), Server, ListQuery(50, 0, None, None, text), Server.hostname, (Server.hostname, Server.os))
+def _search(text: str) -> AnySelect:
+    params = ListQuery(50, 0, None, None, text)
+    return filtered(select(Server), Server, params, Server.hostname, (Server.hostname, Server.os))
 
 
 def test_counting_stops_past_its_limit_and_says_so(engine: Engine) -> None:

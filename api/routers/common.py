@@ -24,9 +24,10 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# A free-text search counts its matches only this far: a broad one (a quarter of 30,000 servers) would
-# otherwise read every match just to say how many there are.
-SEARCH_COUNT_LIMIT = 1000
+# A free-text search counts its matches only this far. A broad one (a quarter of 30,000 servers) would
+# otherwise test every row just to say how many match; each test is a case-blind match, about 2 µs a
+# row in PostgreSQL, so counting to 1,000 took 9 ms and counting to 200 takes 2.
+SEARCH_COUNT_LIMIT = 200
 
 
 class Page(BaseModel, Generic[T]):

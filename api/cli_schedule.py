@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from scheduler.rebalance import Result
 
 schedule_app = typer.Typer(help="Keep the cloud balanced (调度).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -91,13 +94,13 @@ def rebalance_command(
         console.print(f"[yellow]note:[/] {reason}", highlight=False)
 
 
-def _store(platform: str, result: object, max_load: float, max_moves: int | None) -> int:
+def _store(platform: str, result: Result, max_load: float, max_moves: int | None) -> int:
     from inventory.audit import Actor
     from inventory.db import session_scope
     from scheduler.proposals import store_proposal
 
     with session_scope() as session:
-        proposal = store_proposal(session, platform, result, max_load, max_moves, Actor.cli())  # type: ignore[arg-type]
+        proposal = store_proposal(session, platform, result, max_load, max_moves, Actor.cli())
         assert proposal.id is not None
         return proposal.id
 

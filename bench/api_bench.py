@@ -43,14 +43,20 @@ def _run(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     return result.stdout
 
 
-def _reference_loop_ms() -> float:
-    """Milliseconds for a fixed loop of Python arithmetic: how fast the machine is right now. A shared
-    virtual machine's speed varies (twofold on the one these figures come from), so the table says it."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(3_000_000):
-        total += i * i
-    return (time.perf_counter() - started) * 1000
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) CPU ticks since boot from /proc/stat; None where there is no such file."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def _steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+    """The share of CPU time the hypervisor gave to other machines between two readings."""
+    if before is None or after is None or after[1] == before[1]:
+        return "n/a"
+    return f"{(after[0] - before[0]) / (after[1] - before[1]):.0%}"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -123,10 +129,11 @@ def main() -> None:
         asyncio.run(run_load(base, auth, ENDPOINTS, 3.0, 4))  # warm every worker's caches and connections
         table = Table(title=f"API load: {args.scale} in PostgreSQL, serve --workers 2, {args.concurrency} in flight, "
                             f"{args.seconds:g} s per row (target p99 ≤ {TARGET_P99_MS:g} ms)")
-        for column in ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "target", "machine ms"):
+        for column in ("endpoint", "requests", "req/s", "p50 ms", "p99 ms", "errors", "target", "steal"):
             table.add_column(column, justify="left" if column in ("endpoint", "target") else "right")
         rows = [[p] for p in ENDPOINTS] + [ENDPOINTS]
         for paths in rows:
+            ticks = _cpu_ticks()
             result = asyncio.run(run_load(base, auth, paths, args.seconds, args.concurrency))
             latencies = [v for p in paths for v in result.ok[p]]
             errors = sum(len(result.failed[p]) for p in paths)
@@ -134,10 +141,10 @@ def main() -> None:
             label = paths[0] if len(paths) == 1 else "mix of all the above"
             table.add_row(label, str(len(latencies)), f"{len(latencies) / args.seconds:.0f}", f"{p50:.1f}",
                           f"{p99:.1f}", str(errors), "ok" if p99 <= TARGET_P99_MS and not errors else "miss",
-                          f"{_reference_loop_ms():.0f}")
+                          _steal_share(ticks, _cpu_ticks()))
         console.print(table)
-        console.print("machine ms: a fixed Python loop timed right after the row (lower is faster; a shared "
-                      "machine's speed varies, and a slow row on a slow machine says little about the server)")
+        console.print("steal: the share of CPU time the hypervisor gave to other machines during the row; "
+                      "on a shared machine rows with much of it say little about the server")
     finally:
         if server is not None:
             server.terminate()

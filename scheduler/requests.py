@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -204,10 +205,15 @@ def _first_day_not_overdue(today: dt.date) -> dt.date:
     return day
 
 
-def request_row(request: CapacityRequest, department: str, platform: str, today: dt.date) -> RequestRow:
-    """A request with its 5-working-day due date; overdue = still pending or queued after it."""
-    due = due_date(request.requested_at.date())
-    return RequestRow(request, department, platform, due, request.status in OPEN_STATUSES and today > due)
+def request_rows(rows: Iterable[Any], today: dt.date) -> list[RequestRow]:
+    """``requests_query``'s rows with their 5-working-day due dates; overdue = still pending or queued
+    after it."""
+    out = []
+    for request, department, platform in rows:
+        due = due_date(request.requested_at.date())
+        out.append(RequestRow(request, department, platform, due,
+                              request.status in OPEN_STATUSES and today > due))
+    return out
 
 
 def list_requests(session: Session, today: dt.date, overdue_only: bool = False,
@@ -215,5 +221,5 @@ def list_requests(session: Session, today: dt.date, overdue_only: bool = False,
     """Requests (of one department, or all), oldest first, with their due dates; ``overdue_only``: those
     overdue on ``today``."""
     query = requests_query(department_id, today if overdue_only else None)
-    rows = session.execute(query.order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
-    return [request_row(request, department, platform, today) for request, department, platform in rows]
+    return request_rows(session.execute(query.order_by(col(CapacityRequest.requested_at),
+                                                       col(CapacityRequest.id))), today)

@@ -235,6 +235,10 @@ def test_lists_page_and_filter(api: Api) -> None:
     name = one["items"][0]["name"]
     found = api.call("GET", f"/api/v1/systems?q={name[:3]}", "admin").json()
     assert any(s["id"] == api.own["system"] for s in found["items"])
+    dependency = api.call("GET", "/api/v1/dependencies?limit=1", "admin").json()["items"][0]
+    touching = api.call("GET", f"/api/v1/dependencies?code={dependency['depends_on']}&limit=500", "admin").json()
+    assert dependency in touching["items"]
+    assert all(dependency["depends_on"] in (d["system"], d["depends_on"]) for d in touching["items"])
 
 
 LISTS = ["/api/v1/departments", "/api/v1/rooms", "/api/v1/servers", "/api/v1/systems", "/api/v1/dependencies",

@@ -25,7 +25,7 @@ def _servers(engine: Engine, n: int) -> None:
         oses = ["CentOS 7.9", "Windows Server 2012", "Kylin V10"]
         session.execute(sa.insert(Server), [
             {"hostname": f"host-{i:05d}", "room_id": room.id, "cpu_cores": 8, "memory_gb": 16, "os": oses[i % 3],
-             "status": "active", "source": "survey"} for i in range(n)])
+             "status": "active"} for i in range(n)])
         session.commit()
 
 

@@ -20,7 +20,7 @@ from scheduler.requests import (
     QuotaRaiser,
     RequestRow,
     raise_quota_with,
-    request_row,
+    request_rows,
     requests_query,
     review_queued,
     submit,
@@ -76,7 +76,7 @@ def list_capacity_requests(
     if status is not None:
         query = query.where(col(CapacityRequest.status) == status)
     return page(session, query, params, (col(CapacityRequest.requested_at).desc(), col(CapacityRequest.id).desc()),
-                lambda rows: [_out(request_row(r, d, p, today)) for r, d, p in rows])
+                lambda rows: [_out(r) for r in request_rows(rows, today)])
 
 
 @router.get("/{request_id}", response_model=RequestOut)
@@ -85,8 +85,7 @@ def get_capacity_request(request_id: Id, session: SessionDep,
     query = requests_query(scope_department(principal)).where(col(CapacityRequest.id) == request_id)
     if (row := session.execute(query).first()) is None:
         raise not_found("capacity request", request_id)
-    request, department, platform = row
-    return _out(request_row(request, department, platform, dt.date.today()))
+    return _out(request_rows([row], dt.date.today())[0])
 
 
 @router.post("", response_model=RequestOut, status_code=201)
@@ -118,11 +117,9 @@ def review_capacity_queue(session: SessionDep,
     """Decide the queued requests again (e.g. after an expansion); returns those decided."""
     changed = review_queued(session, Actor(f"api:{principal.username}"), dt.datetime.now(dt.UTC), _raiser())
     session.commit()
-    ids = [rid for rid, _ in changed]
-    query = requests_query(scope_department(principal)).where(col(CapacityRequest.id).in_(ids)) \
-        .order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id))
-    today = dt.date.today()
-    return [_out(request_row(r, d, p, today)) for r, d, p in session.execute(query)]
+    query = requests_query(scope_department(principal)).where(col(CapacityRequest.id).in_([i for i, _ in changed]))
+    rows = session.execute(query.order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
+    return [_out(r) for r in request_rows(rows, dt.date.today())]
 
 
 def _raiser() -> QuotaRaiser | None:

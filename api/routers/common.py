@@ -63,12 +63,16 @@ ListQueryDep = Annotated[ListQuery, Depends(list_query)]
 
 def filtered(query: AnySelect, model: Any, params: ListQuery, code: Any = None,
              text: tuple[Any, ...] | None = None) -> AnySelect:
-    """``query`` narrowed by the id (``model.id``), code (the ``code`` column, default ``model.code``) and
-    free-text filters (any of the ``text`` columns contains it, any case; default code and name)."""
+    """``query`` narrowed by the id (``model.id``), code and free-text filters (any of the ``text``
+    columns contains it, any case; default code and name). ``code`` is the column the code is (default
+    ``model.code``), or a function making the condition from the code when it is not one column."""
     if params.id is not None:
         query = query.where(col(model.id) == params.id)
     if params.code is not None:
-        query = query.where((model.code if code is None else code) == params.code)
+        if callable(code):
+            query = query.where(code(params.code))
+        else:
+            query = query.where((model.code if code is None else code) == params.code)
     if params.q:
         pattern = f"%{params.q.replace('%', '').replace('_', '')}%"
         columns = (model.code, model.name) if text is None else text

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
-from sqlalchemy import Select
 from sqlmodel import col, select
 
 from api.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, SessionDep, require, scope_department
-from api.routers.common import Id, ListQueryDep, Page, filtered, not_found, page
+from api.routers.common import AnySelect, Id, ListQueryDep, Page, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
 from inventory.queries import room_rows
 from inventory.settings import get_cost_defaults
@@ -131,7 +130,7 @@ def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[
     return out
 
 
-def _with_server_codes(query: Select[Any]) -> Select[Any]:
+def _with_server_codes(query: AnySelect) -> AnySelect:
     return query.add_columns(col(Room.code), col(Department.code)).join(Room, col(Room.id) == Server.room_id) \
         .outerjoin(Department, col(Department.id) == Server.department_id)
 
@@ -166,7 +165,7 @@ def get_server(server_id: Id, session: SessionDep, principal: Reader) -> ServerO
     return _server_out(row)
 
 
-def _with_system_codes(query: Select[Any]) -> Select[Any]:
+def _with_system_codes(query: AnySelect) -> AnySelect:
     return query.add_columns(col(Department.code)).join(Department, col(Department.id) == BusinessSystem.department_id)
 
 

@@ -4,7 +4,6 @@ dependency graph between business systems."""
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,11 +87,15 @@ def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depen
     user, used = aliased(BusinessSystem), aliased(BusinessSystem)
     joined = select(Dependency, user.code, used.code).join(user, col(user.id) == Dependency.system_id) \
         .join(used, col(used.id) == Dependency.depends_on_id)
-    query = filtered(joined, Dependency, replace(params, code=None), text=(user.code, used.code))
+
+    def either_side(code: str) -> Any:
+        return or_(col(user.code) == code, col(used.code) == code)
+
+    query = filtered(joined, Dependency, params, either_side, (user.code, used.code))
     if source is not None:
         query = query.where(col(Dependency.source) == source)
-    for code in {c for c in (system, params.code) if c is not None}:
-        query = query.where(or_(col(user.code) == code, col(used.code) == code))
+    if system is not None:
+        query = query.where(either_side(system))
     if (own := scope_department(principal)) is not None:
         query = query.where(or_(col(user.department_id) == own, col(used.department_id) == own))
     return page(session, query, params, col(Dependency.id), lambda rows: [

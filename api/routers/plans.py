@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -143,8 +142,11 @@ def _runs_out(session: Session, runs: Sequence[MigrationRun]) -> list[RunOut]:
 @router.get("/runs", response_model=Page[RunOut])
 def list_runs(session: SessionDep, _: Reader, params: ListQueryDep,
               status: str | None = None) -> Response:
-    """Migration runs, newest first, with their items' states; ``q`` finds text in who started them."""
-    query = filtered(select(MigrationRun), MigrationRun, replace(params, code=None), text=(MigrationRun.started_by,))
+    """Migration runs, newest first, with their items' states; ``code`` is a plan's name, ``q`` finds text
+    in who started them."""
+    query = filtered(select(MigrationRun), MigrationRun, params,
+                     lambda name: col(MigrationRun.plan_id).in_(select(Plan.id).where(col(Plan.name) == name)),
+                     (MigrationRun.started_by,))
     if status is not None:
         query = query.where(col(MigrationRun.status) == status)
     return page(session, query, params, col(MigrationRun.id).desc(), lambda runs: _runs_out(session, runs))

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory import clock
+
 capacity_app = typer.Typer(help="Departments' capacity requests (资源申请).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
@@ -77,7 +79,7 @@ def list_command(overdue: Annotated[bool, typer.Option("--overdue", help="only t
     from scheduler.requests import list_requests
 
     with session_scope() as session:
-        rows = list_requests(session, dt.date.today(), overdue)
+        rows = list_requests(session, clock.today(), overdue)
     table = Table(title="capacity requests 资源申请" + (" — overdue 已超期" if overdue else ""))
     for column in ("#", "department", "platform", "purpose", "vCPU", "memory GB", "storage GB", "status", "due",
                    "reason"):

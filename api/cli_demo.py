@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory import clock
+
 console = Console(width=None if sys.stdout.isatty() else 200)
 
 
@@ -39,15 +41,17 @@ def demo_command(
     from inventory.settings import get_cost_defaults, get_settings
 
     console.rule(f"1. sample estate ({scale}, seed {seed}) → {estate_dir}")
-    sample_command(out=estate_dir, scale=scale, seed=seed)
+    sample_command(out=estate_dir, scale=scale, seed=seed, as_of=None)
     console.rule("2. survey import (all-or-nothing, upsert by code/hostname)")
     import_command(path=estate_dir, dry_run=False, skip_bad_rows=False, as_json=False)
     console.rule("3. inventory")
     with session_scope() as session:
         summary = inventory_summary(session)
         rooms = room_rows(session, get_cost_defaults())
+    history = (f"{summary.hourly_days} days of hourly utilization ({summary.samples_days} days in all)"
+               if 0 < summary.hourly_days < summary.samples_days else f"{summary.samples_days} days of utilization")
     console.print(f"{summary.departments} departments, {summary.rooms} machine rooms, {summary.servers} servers, "
-                  f"{summary.systems} business systems, {summary.samples_days} days of utilization")
+                  f"{summary.systems} business systems, {history}")
     by_dept = Table(title="by department (largest 12 by servers)")
     for name in ("department 部门", "rooms", "servers", "systems"):
         by_dept.add_column(name, justify="left" if name.startswith("department") else "right")
@@ -78,7 +82,7 @@ def demo_command(
     console.rule("4. zombie systems 僵尸系统 (from the daily rollups)")
     zombies_command(apply=True, limit=8)
     console.rule("5. migration plan 迁移计划: waves ordered to close rooms early")
-    start = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday() + 7)  # the Monday after next
+    start = clock.today() + dt.timedelta(days=7 - clock.today().weekday() + 7)  # the Monday after next
     create_command(name="demo", start=start.isoformat(), wave_days=14, max_systems=None, max_vcpus=None,
                    first_small=True, sizing_days=30, as_json=False)
     savings_command(ref="demo", xlsx=None)

@@ -159,14 +159,24 @@ def sample_command(
     out: Annotated[Path, typer.Option("--out", help="folder to write the survey CSV files into")],
     scale: Annotated[str, typer.Option(help="tiny | city | province | stress")] = "city",
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same files")] = 1,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD: samples end the day before "
+                                              "(default: the business day, SHANGYUN_TODAY or today)")] = None,
 ) -> None:
-    """Generate a realistic sample estate (survey CSVs with samples.csv)."""
+    """Generate a realistic sample estate (survey CSVs with samples.csv), dated relative to ``--as-of``."""
+    import datetime as dt
+
     from collectors.sample.estate import SCALES, generate, write_estate
+    from inventory import clock
 
     if scale not in SCALES:
         err_console.print(f"[red]error:[/] --scale must be one of {', '.join(SCALES)}")
         raise typer.Exit(2)
-    written = write_estate(generate(SCALES[scale], seed), out)
+    try:
+        until = dt.date.fromisoformat(as_of) if as_of else clock.today()
+    except ValueError:
+        err_console.print(f"[red]error:[/] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    written = write_estate(generate(SCALES[scale], seed, until), out)
     console.print(f"wrote {out}: " + ", ".join(f"{sheet} {count}" for sheet, count in written.items()))
 
 

@@ -30,7 +30,7 @@ from inventory.models import (
 FIELDS: dict[SheetKind, tuple[str, ...]] = {
     SheetKind.DEPARTMENTS: ("code", "name", "parent"),
     SheetKind.ROOMS: ("code", "name", "department", "address", "area_m2", "racks", "it_load_kw", "pue", "built_year",
-                      "rent_cny", "maintenance_cny", "staff_cny", "lines_cny", "tariff_cny_kwh"),
+                      "rent_cny", "maintenance_cny", "staff_cny", "lines_cny", "tariff_cny_kwh", "lines_contract_end"),
     SheetKind.SERVERS: ("hostname", "room", "department", "model", "cpu_cores", "memory_gb", "storage_gb", "os",
                         "purchase_date", "power_w", "ip", "hypervisor"),
     SheetKind.SYSTEMS: ("code", "name", "department", "classified", "mlps_level", "network", "status", "daily_users",
@@ -38,7 +38,8 @@ FIELDS: dict[SheetKind, tuple[str, ...]] = {
                         "approved_at", "sharing"),
     SheetKind.DEPENDENCIES: ("system", "depends_on", "kind", "tight"),
     SheetKind.PLATFORMS: ("name", "kind", "mlps_level", "vcpus", "memory_gb", "storage_gb", "allocated_vcpus",
-                          "allocated_memory_gb", "allocated_storage_gb", "cpu_ratio"),
+                          "allocated_memory_gb", "allocated_storage_gb", "cpu_ratio", "vcpu_monthly_cny",
+                          "memory_gb_monthly_cny", "storage_gb_monthly_cny"),
     SheetKind.FLAVORS: ("platform", "name", "vcpus", "memory_gb", "disk_gb", "monthly_cny"),
 }
 

@@ -6,6 +6,7 @@ own values (``SHANGYUN_DEFAULT_PUE=1.8``); per-room values in the inventory alwa
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, model_validator
@@ -32,6 +33,11 @@ class CostDefaults(BaseSettings):
     staff_fte: float = Field(0.5, description="staff per room, full-time equivalents (placeholder)")
     staff_cny_fte: float = Field(150000.0, description="cost of one FTE per year (placeholder)")
     lines_cny: float = Field(60000.0, description="leased lines per room per year (placeholder)")
+    server_refresh_cny_year: float = Field(10000.0, ge=0, description="hardware refresh avoided per server-year "
+                                           "past depreciation (assumed: a 2U server ≈ 60,000 CNY over 6 years)")
+    hosting_cny_u_year: float = Field(2000.0, ge=0, description="hosting of relocated hardware in the cloud data "
+                                      "centre per rack unit per year (assumed)")
+    server_rack_units: int = Field(2, ge=1, description="rack units per relocated server (a 2U server, assumed)")
 
 
 class Settings(BaseSettings):
@@ -50,6 +56,8 @@ class Settings(BaseSettings):
                                   description="keys the hashes of API tokens; must be set outside development")
     login_hours: float = Field(12.0, gt=0, description="how long a dashboard login lasts")
     max_upload_mb: float = Field(50.0, gt=0, description="largest workbook the API accepts")
+    today: dt.date | None = Field(None, description="pins the business day (YYYY-MM-DD) for reproducible runs "
+                                  "and tests; unset, it is today in `timezone`")
 
     @model_validator(mode="after")
     def _no_default_secret_outside_development(self) -> Settings:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from inventory import clock
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import CloudHost, CloudPlatform, JobRun, ProposalStatus, RebalanceProposal, UtilizationSample
@@ -150,7 +151,7 @@ def forecast(session: Session) -> str:
     settings = get_settings()
     recorded = record_all_platforms(session, ZoneInfo(settings.timezone))
     session.commit()
-    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    today = clock.today()
     warnings = []
     for f in platform_forecasts(session, newest_current_plan(session), today, 730):
         for r in f.resources:
@@ -164,7 +165,7 @@ def room_flags(session: Session) -> str:
     from scheduler.room_data import load_room_inputs, newest_current_plan
     from scheduler.room_flags import RoomWeights, score_rooms
 
-    today = dt.datetime.now(ZoneInfo(get_settings().timezone)).date()
+    today = clock.today()
     flags = score_rooms(load_room_inputs(session, get_cost_defaults(), newest_current_plan(session), today),
                         RoomWeights())
     return f"{len(flags)} active room(s); next to close: " + ", ".join(f"{f.code} ({f.score:.2f})" for f in flags[:3])

@@ -61,7 +61,7 @@ def test_csv_export_with_samples_rebuilds_identical_rollups(engine: Engine, tiny
     with Session(engine) as session:
         written = export_inventory(session, tmp_path / "out", with_samples=True)
         daily = sorted(tuple(r) for r in session.execute(sa.select(UtilizationDaily.__table__)))  # type: ignore[attr-defined]
-    assert written["samples"] == 60 * 7 * 24
+    assert written["samples"] == 60 * (7 * 24 + (90 - 7) * 4)  # 90 days: the last 7 hourly, the rest 6-hourly
     other = _fresh_sqlite(sqlite_template, tmp_path / "other.db")
     outcome = import_survey(tmp_path / "out", engine=other, actor=ACTOR)
     assert outcome.written and outcome.report.samples_inserted == written["samples"]
@@ -69,7 +69,7 @@ def test_csv_export_with_samples_rebuilds_identical_rollups(engine: Engine, tiny
         rebuilt = sorted(tuple(r) for r in session.execute(sa.select(UtilizationDaily.__table__)))  # type: ignore[attr-defined]
         count = session.execute(sa.select(sa.func.count()).select_from(UtilizationSample)).scalar_one()
     assert count == written["samples"]
-    assert len(rebuilt) == len(daily) == 60 * 7
+    assert len(rebuilt) == len(daily) == 60 * 90
     for mine, theirs in zip(daily, rebuilt, strict=True):
         assert mine[2:] == pytest.approx(theirs[2:])
     other.dispose()

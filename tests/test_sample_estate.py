@@ -53,7 +53,7 @@ def test_city_matches_the_domain_figures() -> None:
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in s[1]) for s in systems)
 
 
-def test_city_samples_are_hourly_for_30_days_with_zombies_under_5_percent() -> None:
+def test_city_samples_span_90_days_hourly_for_the_last_30_with_zombies_under_5_percent() -> None:
     estate = generate(SCALES["city"], 3)
     zombie_hosts = {s.hostname for s in estate.servers if s.profile == "zombie"}
     per_host: dict[str, list[float]] = {}
@@ -61,8 +61,21 @@ def test_city_samples_are_hourly_for_30_days_with_zombies_under_5_percent() -> N
     for hostname, stamp, cpu, _memory, _disk in iter_samples(estate):
         per_host.setdefault(hostname, []).append(float(cpu))
         stamps.add(stamp)
-    assert len(per_host) == 1500 and len(stamps) == 30 * 24
-    assert dt.date.fromisoformat(max(stamps)[:10]) < estate.until
+    # 90 days (the zombie rule's window): the last 30 hourly, the 60 before every six hours
+    assert len(per_host) == 1500 and len(stamps) == 30 * 24 + 60 * 4
+    days = sorted({dt.date.fromisoformat(s[:10]) for s in stamps})
+    assert len(days) == 90 and days[-1] == estate.until - dt.timedelta(days=1)
     assert zombie_hosts and all(max(per_host[h]) < 5.0 for h in zombie_hosts)
     busy = [sum(c) / len(c) for h, c in per_host.items() if h not in zombie_hosts]
     assert sum(busy) / len(busy) > 5.0
+
+
+def test_samples_end_the_day_before_the_given_date_whatever_it_is(tmp_path: Path) -> None:
+    for until in (dt.date(2026, 11, 30), dt.date(2031, 2, 28)):
+        estate = generate(SCALES["tiny"], 5, until)
+        days = {dt.date.fromisoformat(stamp[:10]) for _, stamp, *_ in iter_samples(estate)}
+        assert max(days) == until - dt.timedelta(days=1) and min(days) == until - dt.timedelta(days=90)
+    # Everything but the dates is the same estate: the same servers and systems for any date.
+    a, b = generate(SCALES["tiny"], 5, dt.date(2026, 11, 30)), generate(SCALES["tiny"], 5, dt.date(2030, 6, 1))
+    assert [s.hostname for s in a.servers] == [s.hostname for s in b.servers]
+    assert [r[:3] for r in a.tables["systems"][1]] == [r[:3] for r in b.tables["systems"][1]]

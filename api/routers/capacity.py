@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from api.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, SessionDep, require, scope_department
 from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
+from inventory import clock
 from inventory.audit import Actor
 from inventory.models import CapacityRequest, CloudPlatform, Department
 from inventory.settings import get_scheduler_settings
@@ -47,7 +48,9 @@ class RequestOut(BaseModel):
     storage_gb: float
     purpose: str
     status: str
-    reason: str | None
+    reason: str | None = Field(description="the answer, Chinese / English")
+    reason_zh: str | None
+    reason_en: str | None
     requested_at: dt.datetime
     decided_at: dt.datetime | None
     due: dt.date
@@ -56,9 +59,11 @@ class RequestOut(BaseModel):
 
 def _out(row: RequestRow) -> RequestOut:
     r = row.request
+    zh, _, en = (r.reason or "").partition(" / ")  # stored as "中文 / English"
     return RequestOut(id=r.id or 0, department_code=row.department, platform=row.platform, vcpus=r.vcpus,
                       memory_gb=r.memory_gb, storage_gb=r.storage_gb, purpose=r.purpose, status=r.status,
-                      reason=r.reason, requested_at=r.requested_at, decided_at=r.decided_at, due=row.due,
+                      reason=r.reason, reason_zh=zh or None, reason_en=en or zh or None,
+                      requested_at=r.requested_at, decided_at=r.decided_at, due=row.due,
                       overdue=row.overdue)
 
 
@@ -70,7 +75,7 @@ def list_capacity_requests(
 ) -> Response:
     """Requests, newest first (a department user: its own); ``code`` is a department's code, ``q`` finds
     text in the purpose, the department's code or the platform's name."""
-    today = dt.date.today()
+    today = clock.today()
     query = filtered(requests_query(scope_department(principal), today if overdue else None), CapacityRequest,
                      params, Department.code, (CapacityRequest.purpose, Department.code, CloudPlatform.name))
     if status is not None:
@@ -85,7 +90,7 @@ def get_capacity_request(request_id: Id, session: SessionDep,
     query = requests_query(scope_department(principal)).where(col(CapacityRequest.id) == request_id)
     if (row := session.execute(query).first()) is None:
         raise not_found("capacity request", request_id)
-    return _out(request_rows([row], dt.date.today())[0])
+    return _out(request_rows([row], clock.today())[0])
 
 
 @router.post("", response_model=RequestOut, status_code=201)
@@ -119,7 +124,7 @@ def review_capacity_queue(session: SessionDep,
     session.commit()
     query = requests_query(scope_department(principal)).where(col(CapacityRequest.id).in_([i for i, _ in changed]))
     rows = session.execute(query.order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id)))
-    return [_out(r) for r in request_rows(rows, dt.date.today())]
+    return [_out(r) for r in request_rows(rows, clock.today())]
 
 
 def _raiser() -> QuotaRaiser | None:

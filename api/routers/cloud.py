@@ -12,7 +12,9 @@ from sqlmodel import Session, col, select
 
 from api.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, SessionDep, require
 from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
+from inventory import clock
 from inventory.audit import Actor
+from inventory.capacity import allocated, allocation_ratios, use_ratios, used
 from inventory.db import get_engine
 from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
 from inventory.settings import get_scheduler_settings
@@ -32,6 +34,9 @@ class PlatformOut(BaseModel):
     storage_gb: float
     allocated: dict[str, float | None]
     used: dict[str, float | None]
+    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit); vCPU "
+                                                      "capacity is vcpus × cpu_ratio")
+    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")
 
 
 class SeriesOut(BaseModel):
@@ -91,9 +96,8 @@ def list_platforms(session: SessionDep, _: Annotated[Principal, Depends(require(
     """Cloud platforms with capacity, allocation and measured use."""
     return [PlatformOut(id=p.id or 0, name=p.name, kind=p.kind, mlps_level=p.mlps_level, vcpus=p.vcpus,
                         cpu_ratio=p.cpu_ratio or 1.0, memory_gb=p.memory_gb, storage_gb=p.storage_gb,
-                        allocated={"vcpus": p.allocated_vcpus, "memory_gb": p.allocated_memory_gb,
-                                   "storage_gb": p.allocated_storage_gb},
-                        used={"vcpus": p.used_vcpus, "memory_gb": p.used_memory_gb, "storage_gb": p.used_storage_gb})
+                        allocated=allocated(p), used=used(p), allocation_ratio=allocation_ratios(p),
+                        use_ratio=use_ratios(p))
             for p in session.exec(select(CloudPlatform).order_by(col(CloudPlatform.name)))]
 
 
@@ -115,7 +119,7 @@ def _forecasts(session: Session, horizon: int, platform: str | None) -> list[For
     from scheduler.room_data import newest_current_plan
 
     try:
-        forecasts = platform_forecasts(session, newest_current_plan(session), dt.date.today(), horizon, platform)
+        forecasts = platform_forecasts(session, newest_current_plan(session), clock.today(), horizon, platform)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
     return [ForecastOut(platform=f.platform, model=f.model, horizon_days=f.horizon_days,

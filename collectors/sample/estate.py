@@ -5,12 +5,14 @@ PUE 1.4–2.6 (older rooms worse), built 2–15 years ago; servers 2–12 years 
 some 3, rare 4; 5–10 % classified (more in public-security-like departments); about 10 % zombie-like
 systems (no users, CPU and memory under 5 %); some containerized, a few with special hardware;
 dependencies mostly inside departments, some across them to shared hub systems, a quarter tight;
-30 days of utilization — hourly at city scale, daily at larger scales; and the cloud side (platforms
-and a flavor catalogue priced per DOMAIN.md's unit prices).
+90 days of utilization ending the day before ``until`` (the zombie rule's window) — at city scale
+hourly for the last ``hourly_days`` and every six hours before, daily at larger scales; and the
+cloud side (platforms and a flavor catalogue priced per DOMAIN.md's unit prices).
 
 The files use Chinese headers and mix the value forms the survey accepts (``64G``, ``65536MB``,
-``2019年3月`` …), so importing the sample exercises the importer. The same seed gives the same files:
-all randomness comes from one ``random.Random(seed)`` and the calendar is anchored at ``until``.
+``2019年3月`` …), so importing the sample exercises the importer. The same seed and ``until`` give the
+same files: all randomness comes from one ``random.Random(seed)`` and every date is relative to
+``until`` (the demo passes the business day, so its samples end yesterday whatever the date).
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ class Scale:
     servers: int
     systems: int
     hourly: bool
-    days: int = 30
+    days: int = 90  # days of samples, ending the day before ``until``
+    hourly_days: int = 30  # hourly scales: the most recent days sampled hourly, earlier ones every 6 hours
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale("tiny", 6, 8, 60, 20, hourly=True, days=7),
+    "tiny": Scale("tiny", 6, 8, 60, 20, hourly=True, hourly_days=7),
     "city": Scale("city", 50, 60, 1500, 500, hourly=True),
     "province": Scale("province", 850, 1000, 30000, 10000, hourly=False),
     "stress": Scale("stress", 4000, 5000, 150000, 50000, hourly=False),
@@ -134,7 +137,9 @@ def generate(scale: Scale, seed: int, until: dt.date = DEFAULT_UNTIL) -> SampleE
     room_rows, room_weight = [], []
     room_header = ["机房编码", "机房名称", "所属部门", "地址", "面积(平方米)", "机柜数", "IT负载(kW)", "PUE",
                    "建成年份",
-                   "年租金(万元)", "年运维费(元)", "年人员费(元)", "年线路费(元)", "电价(元/kWh)"]
+                   "年租金(万元)", "年运维费(元)", "年人员费(元)", "年线路费(元)", "电价(元/kWh)", "线路合同到期"]
+    # Leased-line contracts from their own stream, so adding them left the rest of the estate as it was.
+    contracts = random.Random(seed * 104729 + 3)
     seen_room_names: set[str] = set()
     for index, owner in enumerate(room_owner):
         code = f"R{index + 1:04d}"
@@ -158,6 +163,8 @@ def generate(scale: Scale, seed: int, until: dt.date = DEFAULT_UNTIL) -> SampleE
             f"{rng.choice((0.5, 1.0, 1.5)) * rng.uniform(120000, 180000):.0f}" if rng.random() < 0.5 else "",
             f"{rng.uniform(30000, 120000):.0f}" if rng.random() < 0.7 else "",
             f"{rng.uniform(0.55, 0.95):.2f}" if rng.random() < 0.5 else "",
+            (until + dt.timedelta(days=contracts.randint(-365, 5 * 365))).isoformat()
+            if contracts.random() < 0.6 else "",
         ])
         room_weight.append(racks * rng.uniform(1.0, 3.0))
     estate.tables["rooms"] = (room_header, room_rows)
@@ -263,7 +270,7 @@ def _systems(rng: random.Random, estate: SampleEstate, dept_codes: list[str], de
                 rng.choice(n.DOWNTIME_WINDOWS) if rng.random() < 0.7 else "",
                 _yes_no(rng, rng.random() < 0.12), _yes_no(rng, rng.random() < 0.03),
                 rng.choice(n.FUNDING), rng.choice(("市发展和改革委员会", "市政务服务和数据管理局", "本部门")),
-                _date_text(rng, dt.date(rng.randint(2008, until.year - 1), rng.randint(1, 12), rng.randint(1, 28))),
+                _date_text(rng, dt.date(until.year - rng.randint(1, 18), rng.randint(1, 12), rng.randint(1, 28))),
                 _weighted(rng, n.SHARING),
             ])
             systems_of_dept.setdefault(dept, []).append((code, zombie))
@@ -297,8 +304,9 @@ def _dependencies(rng: random.Random, estate: SampleEstate, systems_of_dept: dic
 
 
 def _cloud(rng: random.Random, estate: SampleEstate) -> None:
-    # Sized from the estate, as a city's cloud after its planned expansion: already >75 % allocated,
-    # with room for the department systems still to come (share of the estate per platform).
+    # Sized from the estate, as a city's cloud after its planned expansion: already >75 % allocated
+    # (allocated ÷ (physical vCPUs × overcommit), as everywhere in Shangyun), with room for the department
+    # systems still to come (share of the estate per platform). Unit prices are DOMAIN.md's proxies.
     cores = sum(s.cores for s in estate.servers)
     memory_gb = sum(s.memory_gb for s in estate.servers)
     storage_gb = sum(s.storage_gb for s in estate.servers)
@@ -313,18 +321,22 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
         memory, storage = int(memory_gb * share * 3.5), int(storage_gb * share * 3.5)
         used = rng.uniform(0.72, 0.80)  # real city clouds report >75 % allocated
         platform_rows.append([name, kind, f"第{'一二三四'[mlps - 1]}级", total, f"{memory}G", f"{storage // 1024}T",
-                              int(total * used), f"{int(memory * used)}G", f"{int(storage * used * 0.9)}G", ratio])
-        families = (("c", 2), ("g", 4), ("m", 8)) if kind == "openstack" else (("pod", 2),)
+                              int(total * ratio * used), f"{int(memory * used)}G", f"{int(storage * used * 0.9)}G",
+                              ratio, CPU_PRICE_MONTH, RAM_GB_PRICE_MONTH, DISK_GB_PRICE_MONTH])
+        # compute 1:2, general 1:4, memory 1:8 and large-memory 1:16 (government servers run at 5–15 %
+        # CPU but 30–60 % memory, so right-sized demand is memory-heavy)
+        families = (("c", 2), ("g", 4), ("m", 8), ("e", 16)) if kind == "openstack" else (("pod", 2),)
         for family, ratio_gb in families:
             for vcpu in (1, 2, 4, 8, 16, 32):
-                if family == "m" and vcpu > 16:
+                if (family == "m" and vcpu > 16) or (family == "e" and not 2 <= vcpu <= 16):
                     continue
                 mem = vcpu * ratio_gb
                 disk = 100 if kind == "openstack" else 20
                 price = vcpu * CPU_PRICE_MONTH + mem * RAM_GB_PRICE_MONTH + disk * DISK_GB_PRICE_MONTH
                 flavor_rows.append([name, f"{family}.{vcpu}c{mem}g", vcpu, f"{mem}G", f"{disk}G", f"{price:.0f}"])
     estate.tables["platforms"] = (["平台名称", "类型", "等保级别", "vCPU总量", "内存总量", "存储总量", "已分配vCPU",
-                                   "已分配内存", "已分配存储", "超分比"], platform_rows)
+                                   "已分配内存", "已分配存储", "超分比", "vCPU月单价(元/核/月)",
+                                   "内存月单价(元/GB/月)", "存储月单价(元/GB/月)"], platform_rows)
     estate.tables["flavors"] = (["平台名称", "规格名称", "vCPU", "内存", "磁盘", "月单价(元/月)"], flavor_rows)
 
 
@@ -355,7 +367,8 @@ def iter_samples(estate: SampleEstate) -> Iterator[list[Any]]:
         for day in range(estate.scale.days):
             date = start + dt.timedelta(days=day)
             disk *= 1.0 + rng.uniform(0.0, 0.003)
-            hours = range(24) if estate.scale.hourly else (10,)
+            recent = day >= estate.scale.days - estate.scale.hourly_days
+            hours = (range(24) if recent else range(0, 24, 6)) if estate.scale.hourly else (10,)
             for hour in hours:
                 shape = 1.0 + amplitude * (_diurnal(hour, date.weekday()) - 0.5)
                 cpu = min(1.0, max(0.0, cpu_base * shape * rng.uniform(0.85, 1.15)))

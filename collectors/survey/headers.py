@@ -46,6 +46,8 @@ SIZE_UNITS = {"": 1.0, "gb": 1.0, "g": 1.0, "gib": 1.0, "mb": 1 / 1024, "m": 1 /
 MONEY_UNITS = {"": 1.0, "元": 1.0, "cny": 1.0, "元/年": 1.0, "cny/year": 1.0, "万元": 10000.0, "万": 10000.0,
                "万元/年": 10000.0}
 MONTHLY_MONEY_UNITS = {"": 1.0, "元": 1.0, "cny": 1.0, "元/月": 1.0, "cny/month": 1.0}
+UNIT_PRICE_UNITS = MONTHLY_MONEY_UNITS | {f"{money}/{unit}/{month}": 1.0 for money in ("元", "cny")
+                                         for unit in ("gb", "g", "核", "vcpu", "个") for month in ("月", "month")}
 POWER_UNITS = {"": 1.0, "w": 1.0, "瓦": 1.0, "kw": 1000.0}
 LOAD_UNITS = {"": 1.0, "kw": 1.0, "千瓦": 1.0, "w": 0.001}
 AREA_UNITS = {"": 1.0, "m2": 1.0, "m²": 1.0, "㎡": 1.0, "平方米": 1.0, "平米": 1.0}
@@ -103,6 +105,7 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("staff_cny", "年人员费", "staff_cny", F, units=MONEY_UNITS),
         _c("lines_cny", "年线路费", "lines_cny", F, units=MONEY_UNITS),
         _c("tariff_cny_kwh", "电价", "tariff_cny_kwh", F, units=TARIFF_UNITS),
+        _c("lines_contract_end", "线路合同到期", "lines_contract_end", ValueKind.DATE),
     )),
     SheetSpec(SheetKind.SERVERS, "服务器", (
         _c("hostname", "主机名", "hostname", T, True),
@@ -153,6 +156,9 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("allocated_memory_gb", "已分配内存", "allocated_memory", S, units=SIZE_UNITS),
         _c("allocated_storage_gb", "已分配存储", "allocated_storage", S, units=SIZE_UNITS),
         _c("cpu_ratio", "超分比", "cpu_ratio", F),
+        _c("vcpu_monthly_cny", "vCPU月单价", "vcpu_monthly_cny", F, units=UNIT_PRICE_UNITS),
+        _c("memory_gb_monthly_cny", "内存月单价", "memory_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),
+        _c("storage_gb_monthly_cny", "存储月单价", "storage_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),
     )),
     SheetSpec(SheetKind.FLAVORS, "规格", (
         _c("platform", "平台名称", "platform", T, True),

@@ -29,6 +29,10 @@ class CloudPlatformBase(SQLModel):
     used_vcpus: float | None = None
     used_memory_gb: float | None = None
     used_storage_gb: float | None = None
+    # Unit prices per month (CNY per vCPU, per GB of memory, per GB of storage); None where not given.
+    vcpu_monthly_cny: float | None = None
+    memory_gb_monthly_cny: float | None = None
+    storage_gb_monthly_cny: float | None = None
 
 
 class CloudPlatform(CloudPlatformBase, table=True):

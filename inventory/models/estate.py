@@ -40,6 +40,7 @@ class RoomBase(SQLModel):
     staff_cny: float | None = None
     lines_cny: float | None = None
     tariff_cny_kwh: float | None = None
+    lines_contract_end: dt.date | None = None  # the leased lines' contract runs until this day
     status: str = Field(default=RoomStatus.ACTIVE, max_length=16)
 
 

@@ -1,0 +1,32 @@
+"""leased-line contract end per room; unit prices per platform
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-30 12:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('room', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('lines_contract_end', sa.Date(), nullable=True))
+    with op.batch_alter_table('cloud_platform', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('vcpu_monthly_cny', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('memory_gb_monthly_cny', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('storage_gb_monthly_cny', sa.Float(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('cloud_platform', schema=None) as batch_op:
+        batch_op.drop_column('storage_gb_monthly_cny')
+        batch_op.drop_column('memory_gb_monthly_cny')
+        batch_op.drop_column('vcpu_monthly_cny')
+    with op.batch_alter_table('room', schema=None) as batch_op:
+        batch_op.drop_column('lines_contract_end')

@@ -11,6 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from migration_plans.savings import SavingsModel
 
 
 class Strategy(StrEnum):
@@ -25,7 +29,8 @@ class Strategy(StrEnum):
 
 @dataclass(frozen=True)
 class ServerUse:
-    """One server of a system: allocation, and measured use over the sizing window (None = no samples)."""
+    """One server of a system: allocation, and measured use (None = no samples), each over the server's
+    own latest days of data: p95 over the sizing window, averages and disk over the zombie window."""
 
     hostname: str
     room: str
@@ -37,7 +42,14 @@ class ServerUse:
     cpu_avg: float | None = None
     memory_avg: float | None = None
     disk_used_gb: float | None = None
-    days: int = 0
+    days: int = 0  # days with data in the zombie window
+    sizing_days: int = 0  # days with data in the sizing window
+    first_day: dt.date | None = None  # first day of the zombie window with data
+    last_day: dt.date | None = None  # the server's newest day with data
+    sizing_from: dt.date | None = None  # first day of the sizing window with data
+    purchase_date: dt.date | None = None
+    energy_cny: float = 0.0  # the server's share of its room's annual energy cost
+    upkeep_cny: float = 0.0  # its share of the room's annual maintenance (UPS, cooling, fire)
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,7 @@ class Flavor:
 
 @dataclass(frozen=True)
 class Platform:
-    """A cloud platform with the capacity still free for new systems."""
+    """A cloud platform with the capacity still free for new systems, and its prices."""
 
     name: str
     kind: str
@@ -87,13 +99,33 @@ class Platform:
     free_memory_gb: float
     free_storage_gb: float
     flavors: tuple[Flavor, ...]
+    vcpu_monthly_cny: float | None = None  # unit prices per month (None: not given)
+    memory_gb_monthly_cny: float | None = None
+    storage_gb_monthly_cny: float | None = None
 
 
 @dataclass(frozen=True)
 class RoomCost:
+    """A room's annual cost as the plan sees it, frozen with the plan so every report of it agrees."""
+
     code: str
     annual_cny: float
     from_defaults: bool = False
+    parts: tuple[tuple[str, float, str], ...] = ()  # (part, CNY per year, "data" | "default")
+    lines_contract_end: dt.date | None = None
+    name: str = ""
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class SavingsRates:
+    """The savings model's own placeholders (always defaults: no survey field carries them)."""
+
+    refresh_cny_per_server_year: float = 10000.0  # a 2U server ≈ 60,000 CNY over 6 years (assumed)
+    hosting_cny_per_u_year: float = 2000.0  # colocation in the cloud data centre per rack unit (assumed)
+    rack_units_per_server: int = 2
+    depreciation_years: int = 6  # government depreciation of computers (DOMAIN.md)
+    line_carry_limit_years: float = 3.0  # contracts with less left than this run to their end (seed rule)
 
 
 @dataclass
@@ -102,6 +134,7 @@ class Estate:
     dependencies: list[Dependency]
     rooms: dict[str, RoomCost]
     platforms: list[Platform]
+    rates: SavingsRates = field(default_factory=SavingsRates)
 
 
 @dataclass(frozen=True)
@@ -123,14 +156,61 @@ class PlanParams:
 
 
 @dataclass(frozen=True)
-class Target:
-    platform: str
+class InstanceGroup:
+    """``count`` identical instances: VMs of one OpenStack flavor, or a Deployment's replicas (whose
+    ``flavor`` is a label of their requests, e.g. ``700m/1536Mi``)."""
+
     flavor: str
-    vcpus: int
-    memory_gb: float
+    vcpus: float  # per instance
+    memory_gb: float  # per instance
+    count: int
+    monthly_cny: float  # per instance
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a system goes and how big it is: one or more instance groups, sized to its demand."""
+
+    platform: str
+    kind: str  # openstack | kubernetes
+    groups: tuple[InstanceGroup, ...]
     disk_gb: float
-    count: int = 1
-    monthly_cny: float = 0.0
+    monthly_cny: float  # everything: instances and the data disk beyond the flavors' own
+    demand_vcpus: float = 0.0
+    demand_memory_gb: float = 0.0
+    price_basis: str = "data"  # "default" when a price came from DOMAIN.md's proxies
+
+    @property
+    def flavor(self) -> str:
+        """The largest group's flavor (FORMATS.md §4's ``flavor``)."""
+        return self.groups[0].flavor
+
+    @property
+    def count(self) -> int:
+        """Instances (or replicas) in all."""
+        return sum(g.count for g in self.groups)
+
+    @property
+    def vcpus(self) -> float:
+        """vCPUs allocated in all."""
+        return sum(g.vcpus * g.count for g in self.groups)
+
+    @property
+    def memory_gb(self) -> float:
+        """Memory allocated in all."""
+        return sum(g.memory_gb * g.count for g in self.groups)
+
+    @property
+    def summary(self) -> str:
+        """``g.8c32g×1 + c.2c4g×1`` (or ``3 × 700m/1536Mi`` for a Deployment)."""
+        if self.kind == "kubernetes":
+            return f"{self.count} × {self.flavor}"
+        return " + ".join(f"{g.flavor}×{g.count}" for g in self.groups)
+
+    def waste(self) -> tuple[float, float]:
+        """Allocation beyond the demand, as a share of the demand (vCPUs, memory)."""
+        return (self.vcpus / self.demand_vcpus - 1 if self.demand_vcpus else 0.0,
+                self.memory_gb / self.demand_memory_gb - 1 if self.demand_memory_gb else 0.0)
 
 
 @dataclass
@@ -142,8 +222,9 @@ class Decision:
     reason_zh: str
     reason_en: str
     target: Target | None = None
-    sized_from: str | None = None  # "samples" | "allocated"
+    sized_from: str | None = None  # "samples" | "partial" | "allocated"
     flags: list[str] = field(default_factory=list)
+    sizing_window: tuple[dt.date, dt.date, int] | None = None  # first day, last day, fewest days of data
 
 
 @dataclass
@@ -171,12 +252,13 @@ class MigrationPlan:
     move_groups: dict[str, int]
     loose_dependencies: dict[str, list[str]]
     rooms: list[RoomClosure]
-    objective_cny: float
-    upper_bound_cny: float
+    objective_cny: float  # what the wave order maximises: room cost avoided over the horizon, run rate
+    upper_bound_cny: float  # proven bound on that objective over every feasible plan
     warnings: list[str] = field(default_factory=list)
     wave_of: dict[str, int] = field(default_factory=dict)
+    savings: SavingsModel | None = None  # the savings for finance (``migration_plans.savings``)
 
     @property
     def gap(self) -> float:
-        """Relative gap between the plan's savings and the upper bound (0 = proven optimal)."""
+        """Relative gap between the order's objective and its upper bound (0 = proven optimal)."""
         return 0.0 if self.upper_bound_cny <= 0 else 1 - self.objective_cny / self.upper_bound_cny

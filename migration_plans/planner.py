@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from migration_plans.groups import move_groups
 from migration_plans.model import (
@@ -22,6 +22,8 @@ from migration_plans.model import (
     SystemFacts,
     Wave,
 )
+from migration_plans.savings import fiscal_years, savings_model
+from migration_plans.sizing import unit_prices
 from migration_plans.strategies import DEFAULT_RULES, Rule, RuleContext, decide, level_of
 from migration_plans.waves import Ordering, RoomClosingOrder, Unit, evaluate, pack, upper_bound
 from migration_plans.windows import DayRule, parse_window
@@ -31,10 +33,12 @@ CLOUD = (Strategy.REHOST, Strategy.REPLATFORM)
 
 @dataclass(frozen=True)
 class FixedWave:
-    """A wave already started: its systems stay in it when re-planning."""
+    """A wave already started: its systems stay in it when re-planning, with the decisions (strategy,
+    target) they were started with: work under way is neither moved nor re-sized."""
 
     index: int
     systems: tuple[str, ...]
+    decisions: dict[str, Decision] = field(default_factory=dict)
 
 
 def _is_simple(systems: Sequence[SystemFacts], tight: bool) -> bool:
@@ -75,15 +79,14 @@ def build_units(estate: Estate, decisions: dict[str, Decision], groups: dict[str
         codes.sort()
         systems = [by_code[c] for c in codes]
         need: dict[str, tuple[float, float, float]] = {}
-        vcpus = 0
+        vcpus = 0.0
         for code in codes:
             target = decisions[code].target
             if target is None or decisions[code].strategy not in CLOUD:
                 continue
             v, m, d = need.get(target.platform, (0.0, 0.0, 0.0))
-            need[target.platform] = (v + target.vcpus * target.count, m + target.memory_gb * target.count,
-                                     d + target.disk_gb)
-            vcpus += target.vcpus * target.count
+            need[target.platform] = (v + target.vcpus, m + target.memory_gb, d + target.disk_gb)
+            vcpus += target.vcpus
         rules = []
         for system in systems:
             rule, note = parse_window(system.downtime_window)
@@ -103,7 +106,8 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
     """Plan every system of ``estate``: each lands in exactly one wave or in the not-migrated list."""
     warnings: list[str] = []
     ctx = RuleContext(estate.platforms, params)
-    decisions = {system.code: decide(system, ctx, rules) for system in estate.systems}
+    kept = {code: d for wave in fixed for code, d in wave.decisions.items()}
+    decisions = {system.code: kept.get(system.code) or decide(system, ctx, rules) for system in estate.systems}
     groups, loose = move_groups(decisions, estate.dependencies)
     units = build_units(estate, decisions, groups, warnings)
     weights = {code: room.annual_cny for code, room in estate.rooms.items()}
@@ -124,11 +128,12 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
         reason = packing.rejected.get(unit.id)
         if reason is None:
             continue
+        reason_en, reason_zh = reason
         for code in unit.systems:
             decision = decisions[code]
-            decision.flags.append(f"not placed: {reason}")
-            decision.reason_zh += f"；未排入批次：{reason}"
-            decision.reason_en += f"; not placed in a wave: {reason}"
+            decision.flags.append(f"not placed: {reason_en}")
+            decision.reason_zh += f"；未排入批次：{reason_zh}"
+            decision.reason_en += f"; not placed in a wave: {reason_en}"
             for room in rooms_of[code]:
                 blockers.setdefault(room, []).append(code)
     evaluation = evaluate(units, packing, weights, set(blockers), params)
@@ -140,8 +145,27 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
         waves.append(Wave(index, start, end, sorted(c for c, w in wave_of.items() if w == index)))
     rooms = [RoomClosure(code, weights[code], evaluation.closes_after[code], sorted(set(blockers.get(code, []))),
                          estate.rooms[code].from_defaults) for code in sorted(weights)]
+    warnings.extend(_bad_input_warnings(estate, decisions))
+    savings = savings_model(params.name, params.start, waves, wave_of, decisions, estate.systems, estate.rooms,
+                            evaluation.closes_after, blockers, estate.rates,
+                            fiscal_years(params.start, waves, params.horizon_years))
+    warnings.extend(savings.warnings)
     return MigrationPlan(params, decisions, waves, groups, loose, rooms, evaluation.objective_cny, bound,
-                         warnings, wave_of)
+                         warnings, wave_of, savings)
+
+
+def _bad_input_warnings(estate: Estate, decisions: dict[str, Decision]) -> list[str]:
+    """Named warnings for inputs a figure would otherwise rest on silently."""
+    out = []
+    for platform in estate.platforms:
+        if unit_prices(platform).basis == "default":
+            out.append(f"platform {platform.name} gives no unit prices (vCPU月单价, 内存月单价, 存储月单价): "
+                       "DOMAIN.md's proxies are used where a flavor has no price (marked default)")
+    uncovered = sorted(code for code, d in decisions.items() if any(f.startswith("no flavors cover") for f in d.flags))
+    if uncovered:
+        out.append(f"{len(uncovered)} system(s) whose demand no combination of flavors covers (relocated): "
+                   + ", ".join(uncovered[:20]) + (" …" if len(uncovered) > 20 else ""))
+    return out
 
 
 __all__ = ["FixedWave", "plan"]

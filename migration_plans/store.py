@@ -26,7 +26,7 @@ from inventory.models import (
     PlanWave,
     WaveStatus,
 )
-from migration_plans.document import plan_document
+from migration_plans.document import decision_from_item, plan_document
 from migration_plans.model import Estate, MigrationPlan, SystemFacts
 from migration_plans.planner import FixedWave
 
@@ -65,16 +65,19 @@ def list_plans(session: Session) -> list[Plan]:
 
 
 def started_waves(session: Session, plan: Plan, today: dt.date) -> list[FixedWave]:
-    """The waves of ``plan`` already under way, with their systems, for re-planning."""
+    """The waves of ``plan`` already under way, with their systems and the decisions they were started
+    with, for re-planning."""
     waves = session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index))).all()
     codes: dict[int, str] = dict(
         session.execute(sa.select(BusinessSystem.id, BusinessSystem.code)).all())  # type: ignore[call-overload]
+    stored = {item["system"]: item for wave in plan.document.get("waves", []) for item in wave["items"]}
     fixed = []
     for wave in waves:
         if wave.status == WaveStatus.PLANNED and wave.start > today:
             continue
         items = session.exec(select(PlanItem.system_id).where(PlanItem.wave_id == wave.id)).all()
-        fixed.append(FixedWave(wave.index, tuple(sorted(codes[i] for i in items))))
+        systems = tuple(sorted(codes[i] for i in items))
+        fixed.append(FixedWave(wave.index, systems, {c: decision_from_item(stored[c]) for c in systems if c in stored}))
     return fixed
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from migration_plans.model import Decision, PlanParams, Platform, Strategy, SystemFacts, Target
-from migration_plans.sizing import Demand, demand, fit
+from migration_plans.sizing import MAX_INSTANCES, Demand, demand, fit
 
 ASSUMED_MLPS = 2
 
@@ -48,11 +48,18 @@ def targets(system: SystemFacts, ctx: RuleContext, kind: str) -> tuple[Demand, l
     return need, sorted(found, key=lambda t: (t.monthly_cny, t.platform))
 
 
-def _sized(decision: Decision, need: Demand) -> Decision:
+def _sized(decision: Decision, need: Demand, system: SystemFacts) -> Decision:
     decision.sized_from = need.sized_from
+    measured = [s for s in system.servers if s.sizing_from is not None and s.last_day is not None]
+    if measured:
+        decision.sizing_window = (min(s.sizing_from for s in measured if s.sizing_from),
+                                  max(s.last_day for s in measured if s.last_day),
+                                  min(s.sizing_days for s in measured))
     if need.sized_from != "samples":
         decision.reason_zh += "；无完整利用率数据，按已分配资源估算规格"
         decision.reason_en += "; no complete utilization samples, sized from the allocated resources"
+    if decision.target is not None and decision.target.price_basis == "default":
+        decision.flags.append("price from DOMAIN.md's unit-price proxies (default): the platform gives none")
     return decision
 
 
@@ -134,8 +141,13 @@ class Containerized:
         need, found = targets(system, ctx, "kubernetes")
         if not found:
             return None
-        return _sized(Decision(system.code, Strategy.REPLATFORM, f"已容器化：迁入容器平台 {found[0].platform}",
-                               f"containerized: replatform onto Kubernetes ({found[0].platform})", found[0]), need)
+        target = found[0]
+        cpu, memory = target.groups[0].vcpus, target.groups[0].memory_gb
+        return _sized(Decision(system.code, Strategy.REPLATFORM,
+                               f"已容器化：迁入容器平台 {target.platform}（{target.count}个副本，每副本请求 "
+                               f"{cpu:g}核/{memory:g}GB）",
+                               f"containerized: replatform onto Kubernetes ({target.platform}, {target.count} "
+                               f"replica(s) requesting {cpu:g} CPU/{memory:g} GB each)", target), need, system)
 
 
 @dataclass
@@ -145,14 +157,17 @@ class Rehost:
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
         need, found = targets(system, ctx, "openstack")
         if not found:
-            return Decision(system.code, Strategy.RELOCATE,
-                            "云平台规格目录中没有能满足需求的规格：设备搬迁至云数据中心托管",
-                            f"no flavor of an eligible platform fits (needs {need.vcpus:.1f} vCPU, "
-                            f"{need.memory_gb:.1f} GB): hardware hosted in the cloud data centre")
+            decision = Decision(system.code, Strategy.RELOCATE,
+                                f"云平台规格目录中没有能满足需求（{need.vcpus:.1f}个vCPU、{need.memory_gb:.1f}GB内存，"
+                                f"至多{MAX_INSTANCES}台云主机）的规格组合：设备搬迁至云数据中心托管",
+                                f"no flavor combination of an eligible platform covers the demand ({need.vcpus:.1f} "
+                                f"vCPU, {need.memory_gb:.1f} GB, at most {MAX_INSTANCES} instances): hardware hosted "
+                                "in the cloud data centre")
+            decision.flags.append(f"no flavors cover {need.vcpus:.1f} vCPU/{need.memory_gb:.1f} GB")
+            return decision
         target = found[0]
-        return _sized(Decision(system.code, Strategy.REHOST,
-                               f"迁移至云主机 {target.platform} {target.flavor}×{target.count}",
-                               f"rehost on {target.platform} as {target.count}× {target.flavor}", target), need)
+        return _sized(Decision(system.code, Strategy.REHOST, f"迁移至云主机 {target.platform}：{target.summary}",
+                               f"rehost on {target.platform} as {target.summary}", target), need, system)
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (Classified(), AlreadyRetired(), NoServers(), Zombie(), SpecialHardware(),

@@ -12,12 +12,16 @@ its move groups, and lower the remaining work of every other room those groups t
 per-wave limits' binding share (systems / K, vCPUs / V). The order is then packed first-fit into
 waves honouring the per-wave limits, small first waves, platform capacity and downtime windows.
 
-Upper bound. Relax the waves into one machine processing work continuously at one unit per wave,
+Upper bound. Relax the waves into one machine doing work continuously at one wave's limit per wave,
 and split each shared move group's work evenly among the closable rooms it touches. In any feasible
-plan, by the end of the wave a room closes in, at least the split work of every room closed so far
-has been done, so the rooms' closing times are at least the prefix sums of that work in closing
-order; Smith's rule minimises Σ cost × prefix-sum, which bounds every plan's savings from above.
-The bound uses each resource (systems, vCPUs) alone and keeps the smaller.
+plan, list the rooms that close within the horizon by closing wave k₁ ≤ k₂ ≤ …: by the end of wave
+k_j every group of rooms 1..j is done, so the prefix sum C_j of their split work is at most k_j, and
+the plan saves at most Σ_j w_j (H − C_j) over that subset of rooms. For a fixed subset, Smith's
+order (weight ÷ work, highest first) maximises that sum, so the best subset in Smith's order bounds
+every plan — clipping included (a room past the horizon saves nothing, so it is left out of the
+subset). ``upper_bound`` finds that subset exactly by dynamic programming over the elapsed work,
+with each room's work rounded down to 1/64 of a wave (less work only raises the bound). Each
+per-wave limit (systems, vCPUs) alone is such a relaxation; the smaller bound is kept.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 from migration_plans.model import PlanParams, Platform
 from migration_plans.windows import DayRule, window_allows
@@ -48,7 +54,7 @@ class Unit:
     rooms: frozenset[str]
     department: str
     servers: int
-    vcpus: int
+    vcpus: float
     platform_need: dict[str, tuple[float, float, float]]  # platform → vCPUs, memory GB, disk GB
     simple: bool
     window: DayRule | None = None
@@ -146,7 +152,7 @@ class _WaveLoad:
     start: dt.date
     end: dt.date
     systems: int = 0
-    vcpus: int = 0
+    vcpus: float = 0.0
     servers: int = 0
     units: list[int] = field(default_factory=list)
 
@@ -155,7 +161,7 @@ class _WaveLoad:
 class Packing:
     wave_of: dict[int, int]  # unit id → wave (1-based)
     waves: list[tuple[dt.date, dt.date]]
-    rejected: dict[int, str]  # unit id → reason
+    rejected: dict[int, tuple[str, str]]  # unit id → reason (English, Chinese)
     warnings: list[str]
 
 
@@ -173,7 +179,7 @@ def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform
     limit_v = params.max_vcpus_per_wave or math.inf
     waves: list[_WaveLoad] = []
     wave_of: dict[int, int] = {}
-    rejected: dict[int, str] = {}
+    rejected: dict[int, tuple[str, str]] = {}
     warnings: list[str] = []
     fixed = fixed or {}
 
@@ -204,19 +210,24 @@ def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform
     for unit in ordered:
         if unit.id in fixed:
             continue
-        short = [f"{name} (needs {v:.0f} vCPU/{m:.0f} GB/{d:.0f} GB disk, free {free[name][0]:.0f}/"
-                 f"{free[name][1]:.0f}/{free[name][2]:.0f})"
-                 for name, (v, m, d) in unit.platform_need.items()
+        short = [(name, v, m, d) for name, (v, m, d) in unit.platform_need.items()
                  if v > free[name][0] + 1e-9 or m > free[name][1] + 1e-9 or d > free[name][2] + 1e-9]
         if short:
-            rejected[unit.id] = "no free capacity on " + "; ".join(short)
+            rejected[unit.id] = (
+                "no free capacity on " + "; ".join(
+                    f"{name} (needs {v:.0f} vCPU/{m:.0f} GB/{d:.0f} GB disk, free {free[name][0]:.0f}/"
+                    f"{free[name][1]:.0f}/{free[name][2]:.0f})" for name, v, m, d in short),
+                "云平台余量不足：" + "；".join(
+                    f"{name}（需{v:.0f}个vCPU、{m:.0f}GB内存、{d:.0f}GB磁盘，余{free[name][0]:.0f}/{free[name][1]:.0f}/"
+                    f"{free[name][2]:.0f}）" for name, v, m, d in short))
             continue
         oversized = unit.size > limit_n or unit.vcpus > limit_v
         index = first_open
         while True:
             if index >= len(waves) + WINDOW_SEARCH_WAVES:
-                rejected[unit.id] = (f"no wave within {WINDOW_SEARCH_WAVES} waves after the last one matches its "
-                                     "downtime window")
+                rejected[unit.id] = (
+                    f"no wave within {WINDOW_SEARCH_WAVES} waves after the last one matches its downtime window",
+                    f"最后一批之后{WINDOW_SEARCH_WAVES}个批次内没有符合其可停机窗口的批次")
                 break
             empty = _WaveLoad(*wave_dates(params, index + 1))
             wave = waves[index] if index < len(waves) else empty
@@ -272,14 +283,17 @@ def evaluate(units: Sequence[Unit], packing: Packing, weights: dict[str, float],
     return Evaluation(objective, closes)
 
 
+BOUND_STEPS_PER_WAVE = 64
+
+
 def upper_bound(units: Sequence[Unit], weights: dict[str, float], blocked: set[str], params: PlanParams) -> float:
-    """An upper bound on any plan's savings (see the module docstring for the proof sketch)."""
+    """An upper bound on any plan's savings (see the module docstring for the proof)."""
     closable = {r: w for r, w in weights.items() if r not in blocked}
     years_per_wave = params.wave_days / 365
     if not params.max_systems_per_wave and not params.max_vcpus_per_wave:
         # No per-wave limit: the best any plan can do is close every room with systems after wave 1.
         occupied = {r for u in units for r in u.rooms}
-        return sum(w * (params.horizon_waves - (1 if r in occupied else 0)) * years_per_wave
+        return sum(w * max(0, params.horizon_waves - (1 if r in occupied else 0)) * years_per_wave
                    for r, w in closable.items())
     bounds = []
     for limit, resource in ((params.max_systems_per_wave, "systems"), (params.max_vcpus_per_wave, "vcpus")):
@@ -294,10 +308,23 @@ def upper_bound(units: Sequence[Unit], weights: dict[str, float], blocked: set[s
             amount = min(1.0, (unit.size if resource == "systems" else unit.vcpus) / limit) / len(touched)
             for room in touched:
                 load[room] += amount
-        elapsed = 0.0
-        total = 0.0
-        for room in sorted(closable, key=lambda r: -_ratio(closable[r], load[r])):
-            elapsed += load[room]
-            total += closable[room] * max(0.0, params.horizon_waves - elapsed) * years_per_wave
-        bounds.append(total)
+        rooms = [(closable[r], load[r]) for r in sorted(closable)]
+        bounds.append(best_subset_value(rooms, params.horizon_waves, BOUND_STEPS_PER_WAVE) * years_per_wave)
     return min(bounds)
+
+
+def best_subset_value(rooms: Sequence[tuple[float, float]], horizon: float, steps: int) -> float:
+    """max over subsets S of Σ_{r∈S} w_r (horizon − C_r), C_r the prefix sums of work in Smith's order of
+    S, each room's work (weight, work) rounded down to 1/``steps``; exact over the rounded works."""
+    total_steps = math.floor(horizon * steps + 1e-9)
+    items = [(w, math.floor(p * steps + 1e-9)) for w, p in rooms if w > 0]
+    items.sort(key=lambda item: -math.inf if item[1] == 0 else -item[0] / item[1])
+    best = np.full(total_steps + 1, -np.inf)
+    best[0] = 0.0
+    finish = horizon - np.arange(total_steps + 1) / steps  # what a room finishing at that step saves per unit
+    for weight, work in items:
+        if work > total_steps:
+            continue
+        reach = best[: total_steps + 1 - work] + weight * finish[work:]
+        np.maximum(best[work:], reach, out=best[work:])
+    return float(best.max())

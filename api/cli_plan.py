@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory import clock
+
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 plan_app = typer.Typer(help="Migration plans: strategies, waves that close rooms early, savings.",
@@ -99,7 +101,7 @@ def create_command(
             previous = resolve(session, name)
         except PlanNotFoundError:
             previous = None
-        fixed = started_waves(session, previous, dt.date.today()) if previous else []
+        fixed = started_waves(session, previous, clock.today()) if previous else []
         before = (previous.version, previous.document) if previous else None
         result = plan(estate, params, fixed=fixed)
         saved = save_plan(session, result, estate, Actor.cli(), fixed)
@@ -117,39 +119,64 @@ def create_command(
 
 
 def _print_plan(document: dict[str, Any], waves_shown: int | None = None) -> None:
+    from migration_plans.savings import SavingsModel
+
     waves = document["waves"]
     rooms_by_wave: dict[int, list[str]] = {}
     for room in document["rooms"]:
         if room["closes_after_wave"] is not None:
             rooms_by_wave.setdefault(room["closes_after_wave"], []).append(room["room"])
-    saving = {s["wave"]: s for s in document["savings"]["by_wave"]}
     table = Table(title=f"plan {document['plan']}@{document.get('version', 1)} — waves 迁移批次")
-    for column in ("wave", "dates", "systems", "strategies", "rooms closing after it", "room cost stopped (万元/yr)",
-                   "cloud cost (万元/yr)"):
+    for column in ("wave", "dates", "systems", "strategies", "rooms closing after it"):
         table.add_column(column)
     for wave in waves[:waves_shown] if waves_shown else waves:
         strategies = Counter(item["strategy"] for item in wave["items"])
-        row = saving.get(wave["index"])
         table.add_row(str(wave["index"]), f"{wave['start']} – {wave['end']}", str(len(wave["items"])),
                       ", ".join(f"{k} {v}" for k, v in strategies.most_common()),
-                      " ".join(rooms_by_wave.get(wave["index"], [])) or "—",
-                      _wan(row["cumulative_annual_cny"]) if row else "", _wan(row["cloud_annual_cny"]) if row else "")
+                      " ".join(rooms_by_wave.get(wave["index"], [])) or "—")
     console.print(table)
     if waves_shown and len(waves) > waves_shown:
         console.print(f"… {len(waves) - waves_shown} more wave(s): `shangyun plan show {document['plan']}`")
     kept = Counter(item["strategy"] for item in document["not_migrated"])
     console.print(f"not migrated: {len(document['not_migrated'])} ({', '.join(f'{k} {v}' for k, v in kept.items())})")
-    savings = document["savings"]
     closing = sum(1 for r in document["rooms"] if r["closes_after_wave"] is not None)
     blocked = [r for r in document["rooms"] if r["closes_after_wave"] is None]
     console.print(f"rooms: {closing} of {len(document['rooms'])} close; {len(blocked)} stay open (blocked by retained "
                   "systems: `shangyun plan show` lists which)")
-    stopped = _wan(savings["annual_cny_after_plan"])
-    console.print(f"annual room cost stopped after the plan: {stopped} 万元; savings over "
-                  f"{savings['horizon_waves']} waves: {_wan(savings['objective_cny'])} 万元, upper bound "
-                  f"{_wan(savings['upper_bound_cny'])} 万元, gap {savings['gap']:.1%}")
+    sizing = _sizing_totals(document)
+    if sizing:
+        console.print("sizing 规格 (cloud items, p95 × 1.3 demand vs allocation): " + "; ".join(
+            f"{kind} {d['vcpus']:,.0f}/{a['vcpus']:,.0f} vCPU ({a['vcpus'] / d['vcpus']:.2f}×), "
+            f"{d['memory_gb']:,.0f}/{a['memory_gb']:,.0f} GB ({a['memory_gb'] / d['memory_gb']:.2f}×)"
+            for kind, (d, a) in sizing.items() if d["vcpus"] and d["memory_gb"]), highlight=False)
+    if document.get("finance"):
+        model = SavingsModel.from_json(document["finance"])
+        console.print(model.headline("en"), highlight=False)
+        console.print(model.headline("zh") + f"；逐年明细：shangyun plan savings {document['plan']}", highlight=False)
+    savings = document["savings"]
+    console.print(f"wave order: room cost avoided over {savings['horizon_waves']} waves at run rate (the order's "
+                  f"objective, before cloud costs and the N+1 rule) {_wan(savings['objective_cny'])} 万元, "
+                  f"proven upper bound {_wan(savings['upper_bound_cny'])} 万元, gap {savings['gap']:.1%}",
+                  highlight=False)
     if document["warnings"]:
-        console.print(f"{len(document['warnings'])} warning(s), e.g. {document['warnings'][0]}")
+        console.print(f"{len(document['warnings'])} warning(s), e.g. {document['warnings'][0]}", highlight=False,
+                      markup=False)
+
+
+def _sizing_totals(document: dict[str, Any]) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """Per strategy of cloud items: demand and allocation in all."""
+    out: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    for wave in document["waves"]:
+        for item in wave["items"]:
+            target = item.get("target") or {}
+            if not target.get("demand"):
+                continue
+            demand, allocated = out.setdefault(item["strategy"], ({"vcpus": 0.0, "memory_gb": 0.0},
+                                                                   {"vcpus": 0.0, "memory_gb": 0.0}))
+            for key in ("vcpus", "memory_gb"):
+                demand[key] += target["demand"][key]
+                allocated[key] += target["allocated"][key]
+    return out
 
 
 def _load(ref: str) -> Any:
@@ -172,12 +199,17 @@ def list_command() -> None:
 
     with session_scope() as session:
         plans = list_plans(session)
-    table = Table(title="plans")
-    for column in ("plan", "status", "created", "by", "start", "waves", "savings (万元)", "gap"):
+    table = Table(title="plans — net saving: over the plan's fiscal years, after cloud, hosting and lines still "
+                        "under contract (万元)")
+    for column in ("plan", "status", "created", "by", "start", "waves", "fiscal years", "net saving (万元)",
+                   "order gap"):
         table.add_column(column)
     for p in plans:
+        finance = p.document.get("finance")
+        years = f"{finance['years'][0]['year']}–{finance['years'][-1]['year']}" if finance else "—"
         table.add_row(f"{p.name}@{p.version}", p.status, p.created_at.strftime("%Y-%m-%d %H:%M"), p.created_by,
-                      p.start.isoformat(), str(len(p.document["waves"])), _wan(p.objective_cny),
+                      p.start.isoformat(), str(len(p.document["waves"])), years,
+                      f"{finance['total_net_wan']:,.1f}" if finance else "— (re-plan)",
                       f"{p.document['savings']['gap']:.1%}")
     console.print(table)
 
@@ -272,34 +304,39 @@ def diff_command(a: Annotated[str, typer.Argument(help="NAME[@VERSION]")],
 
 @plan_app.command("savings")
 def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
-                    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the timeline here")] = None,
+                    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the workbook here")] = None,
                     ) -> None:
-    """The savings timeline for finance: per wave, rooms closed, room cost stopped, cloud cost added, net."""
-    from sqlmodel import col, select
-
+    """The plan's savings for finance (万元): per fiscal year, and the rooms each wave closes."""
+    from api.cli_report import print_savings
     from inventory.db import session_scope
-    from inventory.models import Room, RoomStatus
-    from migration_plans.export import savings_workbook
+    from migration_plans.export import finance_workbook
+    from migration_plans.finance import PlanWithoutSavingsError, savings_report
+    from migration_plans.savings import wave_closures
 
-    document = _load(ref).document
-    with session_scope() as session:  # rooms the executor has really emptied
-        emptied = dict(session.exec(select(Room.code, Room.status).where(
-            col(Room.status).in_([RoomStatus.DECOMMISSIONING, RoomStatus.CLOSED]))).all())
-    table = Table(title=f"savings timeline 节约时间线 — {document['plan']} (annual run-rate after each wave, 万元; "
-                        "✓ = emptied for real)")
-    for column in ("wave", "ends", "rooms closed", "room cost stopped", "cloud cost added", "net"):
-        table.add_column(column, justify="left" if column == "rooms closed" else "right")
-    ends = {w["index"]: w["end"] for w in document["waves"]}
-    for row in document["savings"]["by_wave"]:
-        rooms = " ".join(f"{r}✓" if r in emptied else r for r in row["rooms_closed"]) or "—"
-        table.add_row(str(row["wave"]), ends.get(row["wave"], "before wave 1"), rooms,
-                      _wan(row["cumulative_annual_cny"]), _wan(row["cloud_annual_cny"]), _wan(row["net_annual_cny"]))
+    plan = _load(ref)
+    with session_scope() as session:
+        try:
+            report = savings_report(session, plan)
+        except PlanWithoutSavingsError as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=False)
+            raise typer.Exit(2) from None
+    model = report.model
+    table = Table(title=f"rooms closing per wave 各批次关停机房 — {report.plan} (万元/年; stops costing from the next "
+                        "fiscal year; ✓ = emptied for real)")
+    for column in ("wave", "ends", "rooms closing", "their annual cost (万元/年)", "stop costing from FY"):
+        table.add_column(column, justify="left" if column == "rooms closing" else "right")
+    ends = {w["index"]: w["end"] for w in plan.document["waves"]}
+    by_code = {r.room: r for r in model.rooms}
+    for wave, codes in sorted(wave_closures(model).items()):
+        rooms = [by_code[c] for c in sorted(codes)]
+        table.add_row(str(wave), ends.get(wave, "before wave 1"),
+                      " ".join(f"{r.room}✓" if report.status.get(r.room) in ("decommissioning", "closed") else r.room
+                               for r in rooms), f"{sum(r.annual_cost_wan for r in rooms):,.1f}",
+                      str(rooms[0].stops_costing_from))
     console.print(table)
-    if emptied:
-        console.print("emptied by migration 已腾空 (finance stops paying them from next year): " + ", ".join(
-            f"{code} ({status})" for code, status in sorted(emptied.items())), highlight=False)
+    print_savings(model, f"savings by fiscal year 年度节约 — plan {report.plan}", report.status)
     if xlsx:
-        savings_workbook(document, xlsx)
+        finance_workbook(model, report.status, xlsx)
         console.print(f"wrote {xlsx}")
 
 

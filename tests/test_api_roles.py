@@ -203,12 +203,14 @@ def test_finance_downloads_the_savings_workbook(api: Api) -> None:
     import openpyxl
 
     report = api.call("GET", "/api/v1/savings", "finance").json()
-    assert report["plan"] == "t" and report["years"] and report["rooms"]
+    assert report["plan"] == "t@1" and report["years"] and report["rooms"] and report["unit"] == "万元"
     download = api.call("GET", "/api/v1/savings/xlsx", "finance")
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     workbook = openpyxl.load_workbook(io.BytesIO(download.content))
-    sheet = workbook["fiscal years 年度"]
-    years = [row[0].value for row in sheet.iter_rows(min_row=2, max_row=len(report["years"]) + 1)]
+    rows = [[c.value for c in row] for row in workbook["fiscal years 年度"].iter_rows()]
+    header = next(k for k, row in enumerate(rows) if row[0] == "year 年度")
+    assert all("万元" in str(h) for h in rows[header][1:8])  # every money header names its unit
+    years = [row[0] for row in rows[header + 1: header + 1 + len(report["years"])]]
     assert years == [y["year"] for y in report["years"]]
 
 

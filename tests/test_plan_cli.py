@@ -43,7 +43,9 @@ def test_zombies_are_marked_with_evidence_and_audited(db_url: str, tiny_estate: 
     assert zombies, result.stdout
     for system in zombies:
         assert system.daily_users == 0 and system.zombie_evidence is not None
-        assert system.zombie_evidence["cpu_avg_max"] < 0.05 and system.zombie_evidence["days"] == 7
+        evidence = system.zombie_evidence
+        assert evidence["cpu_avg_max"] < 0.05 and evidence["days"] == 90  # the rule's full window
+        assert evidence["to"] == "2026-10-31" and evidence["from"] == "2026-08-03"  # the days it rests on
     assert {a.entity_id for a in audits} == {z.code for z in zombies}
     assert all(a.after is not None and a.after["status"] == "zombie" for a in audits)
 
@@ -106,11 +108,12 @@ def test_exports_and_savings_workbook(db_url: str, tiny_estate: Path, tmp_path: 
     items = list(openpyxl.load_workbook(tmp_path / "p.xlsx").active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert len(items) - 1 == sum(len(w["items"]) for w in document["waves"])
     savings = run_cli("plan", "savings", "P", "--xlsx", str(tmp_path / "s.xlsx"), db_url=db_url)
-    assert savings.returncode == 0 and "room cost stopped" in savings.stdout
-    sheet = openpyxl.load_workbook(tmp_path / "s.xlsx")["savings"]
-    rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("wave", "wave_end", "rooms_closed", "room_cost_stopped_cny_per_year")
-    stopped = [float(r[3]) for r in rows[1:]]  # type: ignore[arg-type]
+    assert savings.returncode == 0 and "rooms closing per wave" in savings.stdout and "万元" in savings.stdout
+    rows = list(openpyxl.load_workbook(tmp_path / "s.xlsx")["fiscal years 年度"].iter_rows(values_only=True))
+    years = {r[0]: r[7] for r in rows if isinstance(r[0], int)}
+    assert years == {y["year"]: y["net_saving_wan"] for y in document["finance"]["years"]}
+    # FORMATS.md §4's run-rate timeline: room cost stopped never falls
+    stopped = [w["cumulative_annual_cny"] for w in document["savings"]["by_wave"]]
     assert stopped == sorted(stopped) and stopped[-1] == document["savings"]["annual_cny_after_plan"]
 
 

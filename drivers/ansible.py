@@ -40,6 +40,7 @@ class PlaybookResult:
     rc: int
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
     artifacts: str = ""
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # host → facts its set_fact tasks set
 
     @property
     def succeeded(self) -> bool:
@@ -108,6 +109,7 @@ def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapp
     if not path.exists():
         raise DriverError(f"no playbook {playbook!r} in {PLAYBOOKS}")
     hosts: dict[str, dict[str, Any]] = {}
+    reports: dict[str, dict[str, Any]] = {}
 
     def handle(event: dict[str, Any]) -> bool:
         data = event.get("event_data") or {}
@@ -118,6 +120,8 @@ def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapp
             if kind == "runner_on_ok":
                 counts["ok"] += 1
                 counts["changed"] += bool(result.get("changed"))
+                if str(data.get("task_action", "")).endswith("set_fact"):
+                    reports.setdefault(host, {}).update(result.get("ansible_facts") or {})
             elif not data.get("ignore_errors"):
                 counts["failed" if kind == "runner_on_failed" else "unreachable"] += 1
                 counts["message"] = counts["message"] or _message(result)
@@ -136,4 +140,4 @@ def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapp
         raise DriverError(f"{playbook}: ansible-runner could not start ({type(exc).__name__})") from None
     outcomes = {h: HostOutcome(**v) for h, v in hosts.items()}
     return PlaybookResult(playbook, str(runner.status), int(runner.rc if runner.rc is not None else -1), outcomes,
-                          str(Path(runner.config.artifact_dir)))
+                          str(Path(runner.config.artifact_dir)), reports)

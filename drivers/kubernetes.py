@@ -58,8 +58,9 @@ class KubernetesDriver:
         except NotFoundError:
             return None
 
-    def ensure_namespace(self, name: str, cpu: float, memory_gb: float) -> bool:
-        """Namespace ``name`` with a ResourceQuota of ``cpu`` cores and ``memory_gb`` of requests."""
+    def ensure_namespace(self, name: str, cpu: float, memory_gb: float, never_lower: bool = False) -> bool:
+        """Namespace ``name`` with a ResourceQuota of ``cpu`` cores and ``memory_gb`` of requests (with
+        ``never_lower``, at least those: a larger quota already there is kept)."""
         changed = False
         if self._exists(f"namespace {name}", self.core.read_namespace, name) is None:
             self._call(f"namespace {name}", self.core.create_namespace,
@@ -71,9 +72,18 @@ class KubernetesDriver:
         if found is None:
             self._call(f"quota {name}", self.core.create_namespaced_resource_quota, name, quota)
             changed = True
-        elif dict(found.spec.hard or {}) != hard:
-            self._call(f"quota {name}", self.core.replace_namespaced_resource_quota, QUOTA_NAME, name, quota)
-            changed = True
+        else:
+            current = dict(found.spec.hard or {})
+            if never_lower:
+                from collectors.kubernetes_cluster import quantity
+
+                cpu = max(cpu, float(quantity(current.get("requests.cpu", "0"))))
+                memory_gb = max(memory_gb, float(quantity(current.get("requests.memory", "0"))) / 1024**3)
+                hard = {"requests.cpu": _cpu(cpu), "requests.memory": f"{round(memory_gb * 1024)}Mi"}
+                quota = {"metadata": {"name": QUOTA_NAME}, "spec": {"hard": hard}}
+            if current != hard:
+                self._call(f"quota {name}", self.core.replace_namespaced_resource_quota, QUOTA_NAME, name, quota)
+                changed = True
         return changed
 
     def raise_quota(self, name: str, cpu: float, memory_gb: float) -> None:

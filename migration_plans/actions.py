@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from drivers.ansible import masked, run_playbook
 from drivers.errors import DriverError
+from migration_plans.document import instances_of, target_from_json
 from migration_plans.site import Site
 
 
@@ -28,6 +29,17 @@ class SourceServer:
     hostname: str
     ip: str | None
     room: str
+
+
+@dataclass(frozen=True)
+class PlannedInstance:
+    """One instance of a rehost item as the plan sized it."""
+
+    name: str
+    flavor: str
+    vcpus: float
+    memory_gb: float
+    volume_gb: int
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,32 @@ class StepContext:
         return f"sy-{self.system_code.lower()}"
 
     @property
+    def instances(self) -> list[PlannedInstance]:
+        """Every instance the plan sized for this item (``sy-<code>``, ``sy-<code>-2`` …), each with its flavor
+        and an even share of the data disk."""
+        specs = instances_of(self.target) if self.target else []
+        size = _volume_gb(self, self.target, len(specs))
+        return [PlannedInstance(self.resource_name if k == 1 else f"{self.resource_name}-{k}", str(spec["flavor"]),
+                                float(spec["vcpus"]), float(spec["memory_gb"]), size)
+                for k, spec in enumerate(specs, start=1)]
+
+    def made(self, name: str) -> dict[str, Any]:
+        """What the steps so far made for instance ``name`` (ids, address)."""
+        return dict((self.resources.get("instances") or {}).get(name) or {})
+
+    def target_of(self, server: SourceServer) -> tuple[str, str | None]:
+        """Where ``server``'s data lands (``[ip:]path``) and the instance that receives it: source servers
+        are spread over the item's instances in turn."""
+        path = str(Path(self.site.target_root) / self.system_code / server.hostname)
+        instances = self.instances if self.strategy == "rehost" else []
+        if not instances:
+            return path, None
+        index = [s.hostname for s in self.servers].index(server.hostname) % len(instances)
+        name = instances[index].name
+        ip = self.made(name).get("target_ip")
+        return (f"{ip}:{path}" if ip else path), name
+
+    @property
     def artifacts_dir(self) -> Path:
         """ansible-runner's folder for this item's playbook runs (events, stdout)."""
         return Path(self.site.artifacts) / f"run-{self.run_id}" / f"item-{self.item_id}"
@@ -151,17 +189,15 @@ class StepContext:
     # ---- Ansible -------------------------------------------------------------------------------
     def host_vars(self, server: SourceServer, **extra: Any) -> dict[str, Any]:
         site = self.site
-        target = str(Path(site.target_root) / self.system_code / server.hostname)
-        if self.resources.get("target_ip"):
-            target = f"{self.resources['target_ip']}:{target}"
+        target, instance = self.target_of(server)
         values: dict[str, Any] = {
             "shangyun_data_paths": site.data_paths_of(self.system_code, server.hostname),
             "shangyun_target": target,
             "shangyun_services": site.services.get(self.system_code, []),
             "shangyun_commands": site.verify_commands.get(self.system_code, []),
             "shangyun_source_address": server.ip or server.hostname,
-            "shangyun_target_address": self.resources.get("target_ip") or self.resources.get("server_name")
-            or self.resource_name,
+            "shangyun_target_address": self.made(instance).get("target_ip") or instance or self.resource_name
+            if instance else self.resource_name,
             "shangyun_power_off": site.power_off,
         }
         if site.address_root:
@@ -209,30 +245,31 @@ def _openstack_in_project(ctx: StepContext) -> Any:
     return ctx._openstack_project
 
 
-def _flavor_shape(ctx: StepContext) -> tuple[str, int, int, int]:
-    target = ctx.target
-    return str(target["flavor"]), int(target["vcpus"]), int(float(target["memory_gb"]) * 1024), 0
-
-
 def project(ctx: StepContext) -> dict[str, Any]:
-    """The department's project, with quotas for every item of the department in this run."""
+    """The department's project, with quotas for every instance of the department's rehost items in this run."""
     quotas = {"cores": 0, "ram_mb": 0, "instances": 0, "gigabytes": 0, "volumes": 0, "snapshots": 0}
+    boot = ctx.site.openstack.boot_volume_gb if ctx.site.openstack else None
     for target in ctx.department_targets or [ctx.target]:
-        count = int(target.get("count") or 1)
-        quotas["cores"] += int(target["vcpus"]) * count
-        quotas["ram_mb"] += int(float(target["memory_gb"]) * 1024) * count
-        quotas["instances"] += count
-        quotas["gigabytes"] += _volume_gb(ctx, target)
-        quotas["volumes"] += 1
-        quotas["snapshots"] += 1
+        if target.get("platform") == "kubernetes":
+            continue
+        specs = instances_of(target)
+        for spec in specs:
+            quotas["cores"] += math.ceil(float(spec["vcpus"]))
+            quotas["ram_mb"] += int(float(spec["memory_gb"]) * 1024)
+            quotas["instances"] += 1
+            quotas["gigabytes"] += _volume_gb(ctx, target, len(specs)) + (boot or 0)
+            quotas["volumes"] += 2 if boot else 1
+            quotas["snapshots"] += 1
     _, changed = ctx.openstack().ensure_project(name=ctx.project_name, quotas=quotas)
     return {"project": ctx.project_name, "project_changed": changed}
 
 
 def flavor(ctx: StepContext) -> dict[str, Any]:
-    name, vcpus, ram_mb, disk = _flavor_shape(ctx)
-    ctx.openstack().ensure_flavor(name=name, vcpus=vcpus, ram_mb=ram_mb, disk_gb=disk)
-    return {"flavor": name}
+    """Every flavor the item's instances use."""
+    shapes = {(i.flavor, i.vcpus, i.memory_gb) for i in ctx.instances}
+    for name, vcpus, memory_gb in sorted(shapes):
+        ctx.openstack().ensure_flavor(name=name, vcpus=math.ceil(vcpus), ram_mb=int(memory_gb * 1024), disk_gb=0)
+    return {"flavors": sorted(name for name, _, _ in shapes)}
 
 
 def image(ctx: StepContext) -> dict[str, Any]:
@@ -244,38 +281,61 @@ def image(ctx: StepContext) -> dict[str, Any]:
     return {"image": found.name}
 
 
-def _volume_gb(ctx: StepContext, target: dict[str, Any] | None = None) -> int:
-    size = max(1, math.ceil(float((target or ctx.target).get("disk_gb") or 1)))
+def _volume_gb(ctx: StepContext, target: dict[str, Any], instances: int = 1) -> int:
+    """One instance's data volume: an even share of the item's data disk (capped where the site says so)."""
+    size = max(1, math.ceil(float(target.get("disk_gb") or 1) / max(1, instances)))
     cap = ctx.site.openstack.volume_gb_cap if ctx.site.openstack else None
     return min(size, cap) if cap else size
 
 
+def _each(ctx: StepContext, make: Callable[[Any, PlannedInstance], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``make`` for every planned instance; merge what it returns into ``resources["instances"]``."""
+    driver = _openstack_in_project(ctx)
+    instances: dict[str, Any] = dict(ctx.resources.get("instances") or {})
+    for planned in ctx.instances:
+        instances[planned.name] = dict(instances.get(planned.name) or {}) | make(driver, planned)
+        ctx.resources["instances"] = instances  # a later instance's step may read an earlier one's result
+    return {"instances": instances}
+
+
 def volume(ctx: StepContext) -> dict[str, Any]:
-    found, _ = _openstack_in_project(ctx).ensure_volume(name=f"{ctx.resource_name}-data", size_gb=_volume_gb(ctx))
-    return {"volume_id": found.id}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        found, _ = driver.ensure_volume(name=f"{planned.name}-data", size_gb=planned.volume_gb)
+        return {"volume_id": found.id}
+
+    return _each(ctx, make)
 
 
 def server(ctx: StepContext) -> dict[str, Any]:
     networks = ctx.site.openstack.networks if ctx.site.openstack else "none"
     boot_volume = ctx.site.openstack.boot_volume_gb if ctx.site.openstack else None
-    found, _ = _openstack_in_project(ctx).ensure_server(name=ctx.resource_name, flavor=str(ctx.target["flavor"]),
-                                                        image=f"{ctx.resource_name}-disk", networks=networks,
-                                                        boot_volume_gb=boot_volume)
-    addresses = [a.get("addr") for net in (getattr(found, "addresses", None) or {}).values() for a in net]
-    return {"server_id": found.id, "server_name": ctx.resource_name, "target_ip": addresses[0] if addresses else None}
+
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        found, _ = driver.ensure_server(name=planned.name, flavor=planned.flavor, image=f"{ctx.resource_name}-disk",
+                                        networks=networks, boot_volume_gb=boot_volume)
+        addresses = [a.get("addr") for net in (getattr(found, "addresses", None) or {}).values() for a in net]
+        return {"server_id": found.id, "flavor": planned.flavor, "target_ip": addresses[0] if addresses else None}
+
+    return _each(ctx, make)
 
 
 def attach(ctx: StepContext) -> dict[str, Any]:
-    _openstack_in_project(ctx).ensure_attached(server_id=ctx.resources["server_id"],
-                                               volume_id=ctx.resources["volume_id"])
-    return {}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        made = ctx.made(planned.name)
+        driver.ensure_attached(server_id=made["server_id"], volume_id=made["volume_id"])
+        return {}
+
+    return _each(ctx, make)
 
 
 def snapshot(ctx: StepContext) -> dict[str, Any]:
-    """A snapshot of the data volume before cutover: the way back to the synced data."""
-    found, _ = _openstack_in_project(ctx).ensure_volume_snapshot(volume_id=ctx.resources["volume_id"],
-                                                                 name=f"{ctx.resource_name}-pre-cutover")
-    return {"snapshot": found.name, "snapshot_id": found.id}
+    """A snapshot of each data volume before cutover: the way back to the synced data."""
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        found, _ = driver.ensure_volume_snapshot(volume_id=ctx.made(planned.name)["volume_id"],
+                                                 name=f"{planned.name}-pre-cutover")
+        return {"snapshot_id": found.id}
+
+    return _each(ctx, make)
 
 
 def delete_image(ctx: StepContext) -> dict[str, Any]:
@@ -284,39 +344,67 @@ def delete_image(ctx: StepContext) -> dict[str, Any]:
 
 
 def delete_volume(ctx: StepContext) -> dict[str, Any]:
-    _openstack_in_project(ctx).delete_volume(f"{ctx.resource_name}-data")
-    return {"volume_id": None}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        driver.delete_volume(f"{planned.name}-data")
+        return {"volume_id": None}
+
+    return _each(ctx, make)
 
 
 def delete_server(ctx: StepContext) -> dict[str, Any]:
-    _openstack_in_project(ctx).delete_server(ctx.resource_name)
-    return {"server_id": None, "target_ip": None}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        driver.delete_server(planned.name)
+        return {"server_id": None, "target_ip": None}
+
+    return _each(ctx, make)
 
 
 def detach(ctx: StepContext) -> dict[str, Any]:
-    if ctx.resources.get("server_id") and ctx.resources.get("volume_id"):
-        _openstack_in_project(ctx).detach(ctx.resources["server_id"], ctx.resources["volume_id"])
-    return {}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        made = ctx.made(planned.name)
+        if made.get("server_id") and made.get("volume_id"):
+            driver.detach(made["server_id"], made["volume_id"])
+        return {}
+
+    return _each(ctx, make)
 
 
 def delete_snapshot(ctx: StepContext) -> dict[str, Any]:
-    _openstack_in_project(ctx).delete_volume_snapshot(f"{ctx.resource_name}-pre-cutover")
-    return {"snapshot": None, "snapshot_id": None}
+    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+        driver.delete_volume_snapshot(f"{planned.name}-pre-cutover")
+        return {"snapshot_id": None}
+
+    return _each(ctx, make)
+
+
+def _replicas(target: dict[str, Any]) -> tuple[int, float, float]:
+    """A Kubernetes item's replicas and requests per replica (CPU cores, memory GB)."""
+    group = target_from_json(target).groups[0]
+    return group.count, group.vcpus, group.memory_gb
 
 
 def k8s_namespace(ctx: StepContext) -> dict[str, Any]:
-    target = ctx.target
-    ctx.kubernetes().ensure_namespace(ctx.project_name, cpu=int(target["vcpus"]) * 2,
-                                      memory_gb=float(target["memory_gb"]) * 2)
+    """The department's namespace, its ResourceQuota raised to cover every replica of the department's
+    replatform items in this run, plus one surge replica each for rolling updates."""
+    cpu = memory = 0.0
+    for target in ctx.department_targets or [ctx.target]:
+        if target.get("platform") != "kubernetes":
+            continue
+        replicas, per_cpu, per_memory = _replicas(target)
+        cpu += per_cpu * (replicas + 1)
+        memory += per_memory * (replicas + 1)
+    ctx.kubernetes().ensure_namespace(ctx.project_name, cpu=round(cpu, 3), memory_gb=round(memory, 3),
+                                      never_lower=True)
     return {"namespace": ctx.project_name}
 
 
 def k8s_deploy(ctx: StepContext) -> dict[str, Any]:
     kube = ctx.site.kubernetes
+    replicas, cpu, memory = _replicas(ctx.target)
     ctx.kubernetes().apply_workload(ctx.project_name, ctx.resource_name, image=kube.image if kube else "",
-                                    cpu=float(ctx.target["vcpus"]), memory_gb=float(ctx.target["memory_gb"]),
-                                    port=kube.port if kube else 8080, storage_gb=_volume_gb(ctx))
-    return {"workload": ctx.resource_name}
+                                    cpu=cpu, memory_gb=memory, port=kube.port if kube else 8080,
+                                    storage_gb=_volume_gb(ctx, ctx.target), replicas=replicas)
+    return {"workload": ctx.resource_name, "replicas": replicas}
 
 
 def k8s_ready(ctx: StepContext) -> dict[str, Any]:
@@ -345,8 +433,29 @@ def verify_archive(ctx: StepContext) -> dict[str, Any]:
     return _archive(ctx, "verify")
 
 
+def verify_target(ctx: StepContext) -> dict[str, Any]:
+    """功能验证 against the migrated target (``migration_plans.verification``)."""
+    from migration_plans.verification import verify
+
+    return _archived(ctx, verify(ctx))
+
+
 def verify_in_place(ctx: StepContext) -> dict[str, Any]:
-    return ctx.ansible("verify", shangyun_compare_data=False)
+    """功能验证 of relocated hardware where it now stands."""
+    from migration_plans.verification import verify
+
+    return _archived(ctx, verify(ctx, in_place=True))
+
+
+def _archived(ctx: StepContext, made: dict[str, Any]) -> dict[str, Any]:
+    """Put a passed verification into the system's archive (the audit log) with the step's commit."""
+    if ctx.session is not None and not ctx.dry_run:
+        from inventory.audit import Actor, record
+        from inventory.models import AuditAction
+
+        record(ctx.session, Actor(f"executor:run-{ctx.run_id}"), "system", ctx.system_code, AuditAction.VERIFY, None,
+               {"run": ctx.run_id, "item": ctx.item_id, "passed": True, "checks": made["checks"]})
+    return made
 
 
 def playbook(name: str) -> Action:
@@ -381,6 +490,7 @@ ACTIONS: dict[str, Action] = {
     "ansible:cutover": playbook("cutover"),
     "ansible:rollback": playbook("rollback"),
     "ansible:verify": playbook("verify"),
+    "verify:target": verify_target,
     "ansible:decommission": playbook("decommission"),
     "ansible:archive": archive,
     "ansible:verify_archive": verify_archive,

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
@@ -33,7 +34,7 @@ from inventory.models import (
 from inventory.models.plans import ItemStatus
 
 if TYPE_CHECKING:
-    from migration_plans.actions import StepContext
+    from migration_plans.actions import PlannedInstance, StepContext
 
 GONE = {SystemStatus.MIGRATED, SystemStatus.RETIRED}
 
@@ -46,8 +47,11 @@ def complete_item(session: Session, ctx: StepContext, outcome: str, now: dt.date
     status = SystemStatus.RETIRED if outcome == "retired" else SystemStatus.MIGRATED
     services.update(session=session, actor=actor, obj=system, changes={"status": status.value})
     changed: dict[str, Any] = {"system_status": status.value}
-    if ctx.resources.get("server_id") and not str(ctx.resources["server_id"]).startswith("dry-run"):
-        changed["instance"] = _point_at_instance(session, ctx, system.id, actor)
+    made = [(p, ctx.made(p.name)) for p in ctx.instances if ctx.strategy == "rehost"]
+    real = [(p, m) for p, m in made if m.get("server_id") and not str(m["server_id"]).startswith("dry-run")]
+    if real:
+        changed["instances"] = [_point_at_instance(session, ctx, system.id, planned, m["server_id"], actor)
+                                for planned, m in real]
     server_ids = list(session.exec(select(SystemServer.server_id).where(SystemServer.system_id == system.id)))
     retired: list[str] = []
     if outcome != "relocated":
@@ -75,16 +79,16 @@ def _plan_item_id(session: Session, ctx: StepContext) -> int | None:
     return item.plan_item_id if item else None
 
 
-def _point_at_instance(session: Session, ctx: StepContext, system_id: int, actor: Actor) -> str:
+def _point_at_instance(session: Session, ctx: StepContext, system_id: int, planned: PlannedInstance,
+                       external_id: str, actor: Actor) -> str:
     platform_name = str(ctx.target.get("platform_name", ""))
     platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform_name)).first()
-    external_id = str(ctx.resources["server_id"])
     instance = session.exec(select(CloudInstance).where(CloudInstance.external_id == external_id)).first()
     if instance is None and platform is not None and platform.id is not None:
         instance = services.create(session=session, actor=actor, obj=CloudInstance(
-            platform_id=platform.id, external_id=external_id, name=ctx.resource_name, vcpus=int(ctx.target["vcpus"]),
-            memory_gb=float(ctx.target["memory_gb"]), disk_gb=float(ctx.target.get("disk_gb") or 0),
-            project=ctx.project_name, system_id=system_id))
+            platform_id=platform.id, external_id=external_id, name=planned.name, vcpus=math.ceil(planned.vcpus),
+            memory_gb=planned.memory_gb, disk_gb=float(planned.volume_gb), project=ctx.project_name,
+            system_id=system_id))
     elif instance is not None:
         services.update(session=session, actor=actor, obj=instance, changes={"system_id": system_id})
     return external_id

@@ -22,7 +22,7 @@ import os
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +52,7 @@ from inventory.models.plans import ItemStatus, WaveStatus
 from migration_plans.actions import ACTIONS, DriverCall, SourceServer, StepContext
 from migration_plans.runbooks import RUNBOOKS, Step, runbook
 from migration_plans.site import Site
+from migration_plans.verification import VerificationFailedError
 
 ENDED = {ItemState.COMPLETED, ItemState.ROLLED_BACK, ItemState.FAILED, ItemState.REFUSED}
 LEASE = dt.timedelta(hours=2)  # a claim older than this is taken over even from another machine
@@ -223,7 +224,7 @@ class Executor:
         same_department = session.exec(
             select(PlanItem.target).join(RunItem, col(RunItem.plan_item_id) == PlanItem.id)
             .join(BusinessSystem, col(BusinessSystem.id) == RunItem.system_id)
-            .where(RunItem.run_id == item.run_id, RunItem.strategy == "rehost",
+            .where(RunItem.run_id == item.run_id, col(RunItem.strategy).in_(["rehost", "replatform"]),
                    BusinessSystem.department_id == system.department_id)).all()
         return StepContext(run_id=item.run_id, item_id=item.id, system_code=system.code, system_name=system.name,
                            department_targets=[dict(t) for t in same_department if t],
@@ -281,6 +282,9 @@ class Executor:
                 ctx.session = session
                 try:
                     made = ACTIONS[step.action](ctx)
+                except VerificationFailedError as exc:  # stop before sign-off; a person decides
+                    session.rollback()
+                    return self._verification_failed(session, item, ctx, step, exc)
                 except Exception as exc:  # every failure ends the item cleanly, never the wave
                     session.rollback()
                     reason = _reason(exc)
@@ -306,6 +310,22 @@ class Executor:
             session.commit()
             self._say(ctx, "completed")
             return item.state
+
+    def _verification_failed(self, session: Session, item: RunItem, ctx: StepContext, step: Step,
+                             failed: VerificationFailedError) -> str:
+        """Record every check's result (event and archive) and wait for a person: fix and check again, or
+        roll back."""
+        checks = [asdict(r) for r in failed.results]
+        self._event(session, item, step.name, "after", "failed", {"reason": str(failed)[:2000], "checks": checks})
+        record(session, self.actor, "system", ctx.system_code, AuditAction.VERIFY, None,
+               {"run": ctx.run_id, "item": ctx.item_id, "passed": False, "checks": checks})
+        item.state = ItemState.WAITING
+        item.error = (f"{step.name}: {failed}; fix the cause and `shangyun migrate approve {item.id} {step.name}` "
+                      f"to check again, or `shangyun migrate rollback {item.id}`")[:4000]
+        session.add(item)
+        session.commit()
+        self._say(ctx, f"{step.name} failed, waiting for a decision: {failed}")
+        return item.state
 
     def _fail_without_steps(self, session: Session, item: RunItem, ctx: StepContext, reason: str) -> str:
         item.state, item.error = ItemState.FAILED, reason

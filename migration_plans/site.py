@@ -13,6 +13,12 @@ Example::
     target_root: /srv/migrated         # on the target: <target_root>/<system code>/<path name>
     address_root: /etc/shangyun/addr   # stand-in for the DNS record clients resolve
     openstack: {clouds: {政务云-OpenStack一区: gov-cloud-1}, networks: none}
+    checks:                            # 功能验证 after cutover, against each migrated target
+      S0001:
+        http: [{url: "http://{address}:8080/health", status: 200, contains: UP}]
+        tcp: [{port: 5432}]
+        commands: [{run: "cat /srv/app/VERSION", expect: "2.3"}]
+        data: true                     # source and target data checksums must match
 """
 
 from __future__ import annotations
@@ -22,6 +28,47 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class HttpCheck(BaseModel):
+    """GET ``url`` (``{address}`` is each migrated target's address); expect ``status`` and, if given, text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    status: int = Field(default=200, ge=100, le=599)
+    contains: str | None = Field(default=None, max_length=1000)
+    timeout: float = Field(default=10.0, gt=0, le=300)
+
+
+class TcpCheck(BaseModel):
+    """Connect to ``port`` on ``host`` (default: each migrated target's address)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(ge=1, le=65535)
+    host: str | None = Field(default=None, max_length=255)
+    timeout: float = Field(default=5.0, gt=0, le=300)
+
+
+class CommandCheck(BaseModel):
+    """Run ``run`` on each migrated target; it must exit 0 and, if given, print ``expect``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: str = Field(min_length=1, max_length=2000)
+    expect: str | None = Field(default=None, max_length=1000)
+
+
+class SystemChecks(BaseModel):
+    """A system's functional verification (功能验证) after cutover."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    http: list[HttpCheck] = Field(default_factory=list, max_length=50)
+    tcp: list[TcpCheck] = Field(default_factory=list, max_length=50)
+    commands: list[CommandCheck] = Field(default_factory=list, max_length=50)
+    data: bool = True  # compare the data paths' checksums, source against target
 
 
 class OpenStackSite(BaseModel):
@@ -60,12 +107,17 @@ class Site(BaseModel):
     target_root: str = "/srv/shangyun-migrated"
     address_root: str | None = None
     services: dict[str, list[str]] = Field(default_factory=dict)
-    verify_commands: dict[str, list[str]] = Field(default_factory=dict)
+    verify_commands: dict[str, list[str]] = Field(default_factory=dict)  # retire: run beside the archive check
+    checks: dict[str, SystemChecks] = Field(default_factory=dict)  # system code → its checks after cutover
+    target_ansible_vars: dict[str, Any] | None = None  # how Ansible reaches the new instances (default ansible_vars)
     power_off: bool = True
     openstack: OpenStackSite | None = None
     kubernetes: KubernetesSite | None = None
     step_timeout: int = Field(default=900, ge=1)
     artifacts: str = ".shangyun-runs"
+
+    def checks_of(self, system: str) -> SystemChecks:
+        return self.checks.get(system) or SystemChecks()
 
     def data_paths_of(self, system: str, hostname: str) -> list[str]:
         """The system's data paths on ``hostname``: from the profile, else ``<source_root>/<hostname>/data``."""

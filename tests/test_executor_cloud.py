@@ -16,7 +16,7 @@ from drivers.openstack import OpenStackDriver
 from inventory.db import create_db_engine
 from inventory.models import BusinessSystem, CloudInstance, ItemState, Server, SystemServer
 from tests.conftest import run_cli
-from tests.test_executor import _items, _wave_of
+from tests.test_executor import _events, _items, _wave_of
 
 pytestmark = [pytest.mark.testcloud]
 
@@ -69,7 +69,7 @@ def test_rehost_wave_on_the_test_cloud(testcloud: Any, planned: str, tmp_path: P
             assert cloud.compute.get_server(server).status == "ACTIVE"
             assert cloud.block_storage.get_volume(volume).status == "in-use"
             assert [s.status for s in snapshots] == ["available"]
-            assert items[code].resources["server_id"] == server.id
+            assert items[code].resources["instances"][f"sy-{code.lower()}"]["server_id"] == server.id
 
         rolled, completed = moving
         assert run_cli("migrate", "rollback", str(items[rolled].id), db_url=db_url, timeout=600).returncode == 0
@@ -86,20 +86,22 @@ def test_rehost_wave_on_the_test_cloud(testcloud: Any, planned: str, tmp_path: P
         engine = create_db_engine(db_url)
         with Session(engine) as session:
             system = session.exec(select(BusinessSystem).where(BusinessSystem.code == completed)).one()
-            instance = session.exec(select(CloudInstance).where(CloudInstance.system_id == system.id)).one()
+            instances = session.exec(select(CloudInstance).where(CloudInstance.system_id == system.id)).all()
         engine.dispose()
-        assert system.status == "migrated" and instance.external_id == items[completed].resources["server_id"]
+        made = items[completed].resources["instances"]
+        assert system.status == "migrated" and {i.external_id for i in instances} == {
+            m["server_id"] for m in made.values()}
     finally:
         for code in moving:
             try:
                 driver = _project_driver(conn, department_of[code])
             except AssertionError:
                 continue
-            name = f"sy-{code.lower()}"
-            driver.delete_server(name)
-            driver.delete_volume_snapshot(f"{name}-pre-cutover")
-            driver.delete_volume(f"{name}-data")
-            driver.delete_image(f"{name}-disk")
+            for name in (f"sy-{code.lower()}", f"sy-{code.lower()}-2", f"sy-{code.lower()}-3"):
+                driver.delete_server(name)
+                driver.delete_volume_snapshot(f"{name}-pre-cutover")
+                driver.delete_volume(f"{name}-data")
+            driver.delete_image(f"sy-{code.lower()}-disk")
 
 
 def test_openstack_driver_is_idempotent_and_moves_things(testcloud: Any) -> None:
@@ -187,3 +189,87 @@ def test_an_approved_request_raises_the_project_quota(testcloud: Any, db_url: st
         if project is not None and existing is None and not list(testcloud.compute.servers(project_id=project.id,
                                                                                             all_projects=True)):
             testcloud.identity.delete_project(project)
+
+
+def test_an_item_of_several_instances_makes_each_with_its_volume(testcloud: Any, db_url: str,
+                                                                  tmp_path: Path) -> None:
+    """A system the plan sizes as 2 × t.2c4g (its demand exceeds every single flavor) gets two servers,
+    each with its data volume and snapshot, quotas for both, verification of both copies, a rollback that
+    removes both, and on completion two cloud instances in the inventory."""
+    from tests.survey_files import write_csv_folder
+
+    code = f"S{tmp_path.name[-6:].upper().replace('_', '')[:6]}"
+    survey = {
+        "部门": [["部门编码", "部门名称"], ["DM2", "市多实例测试局"]],
+        "机房": [["机房编码", "机房名称", "所属部门"], ["RM2", "测试机房", "DM2"]],
+        "服务器": [["主机名", "所在机房", "CPU核数", "内存", "存储"], ["m2-app-01", "RM2", "2", "4G", "20G"],
+                   ["m2-app-02", "RM2", "2", "4G", "20G"]],
+        "信息系统": [["系统编码", "系统名称", "所属部门", "是否涉密", "等保级别", "部署服务器"],
+                     [code, "多实例系统", "DM2", "否", "二级", "m2-app-01、m2-app-02"]],
+        "云平台": [["平台名称", "类型", "等保级别", "vCPU总量", "内存总量", "存储总量"],
+                   ["testcloud", "openstack", "三级", "1000", "4T", "100T"]],
+        "规格": [["平台名称", "规格名称", "vCPU", "内存", "磁盘", "月单价"],
+                 ["testcloud", "t.2c4g", "2", "4G", "0", "200"]],
+    }
+    write_csv_folder(tmp_path / "survey", survey)
+    for args in (("import", str(tmp_path / "survey")), ("plan", "create", "--name", "m2", "--start", "2027-01-04")):
+        assert run_cli(*args, db_url=db_url).returncode == 0
+    document = yaml.safe_load(run_cli("plan", "export", "m2", db_url=db_url).stdout)
+    target = document["waves"][0]["items"][0]["target"]
+    assert (target["flavor"], target["count"], target["allocated"]["instances"]) == ("t.2c4g", 2, 2)
+    sources = tmp_path / "sources"
+    for hostname in ("m2-app-01", "m2-app-02"):
+        (sources / hostname / "data").mkdir(parents=True)
+        (sources / hostname / "data" / "rows.csv").write_text(f"{hostname}\n" * 100, encoding="utf-8")
+    site = tmp_path / "site.yml"
+    site.write_text(yaml.safe_dump({
+        "connection": "local", "source_root": str(sources), "target_root": str(tmp_path / "targets"),
+        "address_root": str(tmp_path), "power_off": False, "artifacts": str(tmp_path / "runs"),
+        "openstack": {"default_cloud": "testcloud", "networks": "none", "volume_gb_cap": 1}}), encoding="utf-8")
+    names = [f"sy-{code.lower()}", f"sy-{code.lower()}-2"]
+    conn = testcloud
+    try:
+        for attempt in ("rollback", "complete"):
+            result = run_cli("migrate", "run", "--plan", "m2", "--wave", "1", "--site", str(site), db_url=db_url,
+                             timeout=900)
+            assert result.returncode == 0, result.stderr[-3000:]
+            item = _items(db_url)[code]
+            assert item.state == ItemState.WAITING and "signoff" in (item.error or ""), item.error
+            cloud = _project_driver(conn, "DM2").conn
+            servers = [cloud.compute.find_server(n) for n in names]
+            assert all(s is not None and cloud.compute.get_server(s).status == "ACTIVE" for s in servers)
+            assert {cloud.compute.get_server(s).flavor["original_name"] for s in servers} == {"t.2c4g"}
+            volumes = [cloud.block_storage.find_volume(f"{n}-data") for n in names]
+            assert [cloud.block_storage.get_volume(v).status for v in volumes] == ["in-use", "in-use"]
+            assert all(len(list(cloud.block_storage.snapshots(name=f"{n}-pre-cutover"))) == 1 for n in names)
+            project = conn.identity.find_project("dept-dm2", domain_id="default")
+            quota = conn.compute.get_quota_set(project, usage=True)
+            assert quota.instances >= 2 and quota.cores >= 4 and quota.usage["instances"] == 2
+            checks = [e for e in _events(db_url, item.id or 0) if e.step == "verify" and e.phase == "after"][-1]
+            assert checks.payload is not None and len([c for c in checks.payload["checks"] if c["kind"] == "data"]) == 2
+            if attempt == "rollback":
+                assert run_cli("migrate", "rollback", str(item.id), db_url=db_url, timeout=600).returncode == 0
+                assert all(cloud.compute.find_server(n, ignore_missing=True) is None for n in names)
+                assert all(cloud.block_storage.find_volume(f"{n}-data", ignore_missing=True) is None for n in names)
+                assert not any(list(cloud.block_storage.snapshots(name=f"{n}-pre-cutover")) for n in names)
+        assert run_cli("migrate", "approve", str(item.id), "signoff", db_url=db_url).returncode == 0
+        assert run_cli("migrate", "resume", db_url=db_url, timeout=600).returncode == 0
+        assert _items(db_url)[code].state == ItemState.COMPLETED
+        engine = create_db_engine(db_url)
+        with Session(engine) as session:
+            system = session.exec(select(BusinessSystem).where(BusinessSystem.code == code)).one()
+            made = session.exec(select(CloudInstance).where(CloudInstance.system_id == system.id)).all()
+        engine.dispose()
+        assert sorted(i.name for i in made) == names and all(i.vcpus == 2 and i.memory_gb == 4 for i in made)
+    finally:
+        try:
+            cleanup: OpenStackDriver | None = _project_driver(conn, "DM2")
+        except AssertionError:
+            cleanup = None
+        if cleanup is not None:
+            driver = cleanup
+            for name in names:
+                driver.delete_server(name)
+                driver.delete_volume_snapshot(f"{name}-pre-cutover")
+                driver.delete_volume(f"{name}-data")
+            driver.delete_image(f"{names[0]}-disk")

@@ -62,3 +62,4 @@ class AuditAction(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     IMPORT = "import"
+    VERIFY = "verify"  # functional verification of a migrated system, with every check's result

@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory import clock
+
 if TYPE_CHECKING:
     from scheduler.rebalance import Result
+    from scheduler.room_flags import RoomFlag
 
 schedule_app = typer.Typer(help="Keep the cloud balanced (调度).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -229,7 +232,6 @@ def rooms_command(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Rank the active machine rooms by how much closing them next is worth, with the reasons."""
-    import datetime as dt
 
     from inventory.db import session_scope
     from inventory.settings import get_cost_defaults
@@ -243,22 +245,39 @@ def rooms_command(
         except PlanNotFoundError as exc:
             err_console.print(f"[red]error:[/] {exc}", markup=False)
             raise typer.Exit(2) from None
-        inputs = load_room_inputs(session, get_cost_defaults(), plan_id, dt.date.today())
-    flags = score_rooms(inputs, RoomWeights())[:limit]
+        inputs = load_room_inputs(session, get_cost_defaults(), plan_id, clock.today())
+    flags = score_rooms(inputs, RoomWeights())
+    closable = [f for f in flags if f.closable][:limit]
+    blocked = [f for f in flags if not f.closable][:limit]
     if as_json:
-        sys.stdout.write(json.dumps([{"room": f.code, "name": f.name, "score": f.score, "factors": f.factors,
-                                      "annual_cost_cny": round(f.annual_cost_cny), "reasons_zh": f.reasons_zh,
-                                      "reasons_en": f.reasons_en} for f in flags], ensure_ascii=False, indent=2)
+        sys.stdout.write(json.dumps({"closable": [_flag_json(f) for f in closable],
+                                     "blocked": [_flag_json(f) for f in blocked]}, ensure_ascii=False, indent=2)
                          + "\n")
         return
-    table = Table(title="rooms to close next 建议关停机房 (score 0–1, higher = sooner)")
+    zh = lang == "zh"
+    table = Table(title="rooms to close next 建议关停机房 — can close under the plan (score 0–1, higher = sooner)")
     for column in ("rank", "room", "name", "score", "万元/year", "reasons"):
         table.add_column(column, justify="right" if column in ("rank", "score", "万元/year") else "left")
-    for rank, f in enumerate(flags, 1):
-        reasons = f.reasons_zh if lang == "zh" else f.reasons_en
+    for rank, f in enumerate(closable, 1):
         table.add_row(str(rank), f.code, f.name, f"{f.score:.2f}", f"{f.annual_cost_cny / 10000:,.1f}",
-                      "；".join(reasons) if lang == "zh" else "; ".join(reasons))
+                      ("；" if zh else "; ").join(f.reasons_zh if zh else f.reasons_en))
     console.print(table)
+    if not blocked:
+        return
+    held = Table(title="rooms that cannot close yet 暂不能关停的机房 — what keeps each open, what would let it close")
+    for column in ("room", "name", "score", "万元/year", "kept open by", "would close if"):
+        held.add_column(column, justify="right" if column in ("score", "万元/year") else "left")
+    for f in blocked:
+        held.add_row(f.code, f.name, f"{f.score:.2f}", f"{f.annual_cost_cny / 10000:,.1f}",
+                     "\n".join(f"{b.system}: {b.reason_zh if zh else b.reason_en}" for b in f.blockers),
+                     "\n".join(f"{b.system}: {b.unblock_zh if zh else b.unblock_en}" for b in f.blockers))
+    console.print(held)
+
+
+def _flag_json(flag: RoomFlag) -> dict[str, object]:
+    return {"room": flag.code, "name": flag.name, "score": flag.score, "factors": flag.factors,
+            "annual_cost_cny": round(flag.annual_cost_cny), "reasons_zh": flag.reasons_zh,
+            "reasons_en": flag.reasons_en, "blocked_by": [vars(b) for b in flag.blockers]}
 
 
 @schedule_app.command("forecast")
@@ -270,7 +289,6 @@ def forecast_command(
 ) -> None:
     """When each platform's CPU, memory and storage allocation (and measured use) cross 75% and 90%,
     and how many hosts to add."""
-    import datetime as dt
 
     from inventory.db import session_scope
     from migration_plans.store import PlanNotFoundError, resolve
@@ -280,7 +298,7 @@ def forecast_command(
     with session_scope() as session:
         try:
             plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
-            forecasts = platform_forecasts(session, plan_id, dt.date.today(), horizon, platform)
+            forecasts = platform_forecasts(session, plan_id, clock.today(), horizon, platform)
         except (PlanNotFoundError, LookupError) as exc:
             err_console.print(f"[red]error:[/] {exc}", markup=False)
             raise typer.Exit(2) from None

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inventory.capacity import allocation_ratios, use_ratios
 from inventory.db import get_engine
 from inventory.models import CloudPlatform, PlanItem, Room, RunItem
 
@@ -36,9 +37,9 @@ class EstateCollector(Collector):
         from scheduler.room_data import newest_current_plan
 
         allocation = GaugeMetricFamily("shangyun_platform_allocation_ratio",
-                                       "allocated share of a platform's capacity (vCPUs against vcpus × cpu_ratio)",
+                                       "allocated ÷ (physical × overcommit): vCPUs against vcpus × cpu_ratio",
                                        labels=["platform", "resource"])
-        usage = GaugeMetricFamily("shangyun_platform_usage_ratio", "measured share in use of a platform's capacity",
+        usage = GaugeMetricFamily("shangyun_platform_usage_ratio", "measured ÷ physical capacity",
                                   labels=["platform", "resource"])
         rooms = GaugeMetricFamily("shangyun_rooms", "machine rooms by status", labels=["status"])
         plan_items = GaugeMetricFamily("shangyun_plan_items", "items of the newest current plan by status",
@@ -47,15 +48,13 @@ class EstateCollector(Collector):
                                       labels=["state"])
         with Session(get_engine()) as session:
             for p in session.exec(select(CloudPlatform)):
-                capacity = {"cpu": p.vcpus * (p.cpu_ratio or 1.0), "memory": p.memory_gb, "storage": p.storage_gb}
-                physical = {"cpu": float(p.vcpus), "memory": p.memory_gb, "storage": p.storage_gb}
-                for resource, allocated, used in (("cpu", p.allocated_vcpus, p.used_vcpus),
-                                                  ("memory", p.allocated_memory_gb, p.used_memory_gb),
-                                                  ("storage", p.allocated_storage_gb, p.used_storage_gb)):
-                    if allocated is not None and capacity[resource] > 0:
-                        allocation.add_metric([p.name, resource], allocated / capacity[resource])
-                    if used is not None and physical[resource] > 0:
-                        usage.add_metric([p.name, resource], used / physical[resource])
+                for resource, name in (("vcpus", "cpu"), ("memory_gb", "memory"), ("storage_gb", "storage")):
+                    share = allocation_ratios(p)[resource]
+                    if share is not None:
+                        allocation.add_metric([p.name, name], share)
+                    in_use = use_ratios(p)[resource]
+                    if in_use is not None:
+                        usage.add_metric([p.name, name], in_use)
             for status, count in _counts(session, col(Room.status)):
                 rooms.add_metric([status], count)
             plan = newest_current_plan(session)

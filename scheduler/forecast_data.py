@@ -7,9 +7,11 @@ from collections import Counter
 
 from sqlmodel import Session, col, select
 
+from inventory.capacity import allocatable, overcommit, physical
 from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave, PlatformDaily
 from inventory.models.plans import ItemStatus
 from inventory.platform_history import history
+from migration_plans.document import target_allocation
 from scheduler.forecast import DayFigures, PlannedAddition, PlatformForecast, forecast
 
 DEFAULT_HOST = {"vcpus": 64.0, "memory_gb": 512.0}  # a common 2-socket server, when no host is known
@@ -39,18 +41,14 @@ def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, ho
             target = item.target or {}
             if not target.get("platform_name"):
                 continue
-            count = float(target.get("count") or 1)
+            vcpus, memory_gb, storage_gb = target_allocation(target)
             planned.setdefault(target["platform_name"], []).append(PlannedAddition(wave.end, {
-                "vcpus": float(target.get("vcpus") or 0) * count,
-                "memory_gb": float(target.get("memory_gb") or 0) * count,
-                "storage_gb": float(target.get("disk_gb") or 0) * count}))
+                "vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}))
     out = []
     for platform in platforms:
         assert platform.id is not None
-        ratio = platform.cpu_ratio or 1.0
-        capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb,
-                    "vcpus_used": float(platform.vcpus), "memory_gb_used": platform.memory_gb,
-                    "storage_gb_used": platform.storage_gb}
+        ratio = overcommit(platform.cpu_ratio)
+        capacity = allocatable(platform) | {f"{r}_used": v for r, v in physical(platform).items()}
         allocated = {"vcpus": float(platform.allocated_vcpus or 0),
                      "memory_gb": float(platform.allocated_memory_gb or 0),
                      "storage_gb": float(platform.allocated_storage_gb or 0)} | _measured(platform)

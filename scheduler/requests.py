@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from drivers.errors import DriverError
 from inventory import services
 from inventory.audit import Actor
+from inventory.capacity import allocatable
 from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
 from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
 from scheduler.forecast_data import platform_forecasts
@@ -75,8 +76,7 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
                 granted[r] += v
                 if request.department_id == department.id:
                     in_use[r] += v
-    ratio = platform.cpu_ratio or 1.0
-    capacity = {"vcpus": platform.vcpus * ratio, "memory_gb": platform.memory_gb, "storage_gb": platform.storage_gb}
+    capacity = allocatable(platform)
     now = {"vcpus": float(platform.allocated_vcpus or 0) + granted["vcpus"],
            "memory_gb": float(platform.allocated_memory_gb or 0) + granted["memory_gb"],
            "storage_gb": float(platform.allocated_storage_gb or 0) + granted["storage_gb"]}

@@ -141,7 +141,7 @@ def test_each_role_sees_its_pages_with_real_figures(site: tuple[str, Seeded], br
         elif page == "savings":
             report = _api(base, seeded, role, "/savings")
             first = section.find_element(By.CSS_SELECTOR, "#years-table tbody tr").text
-            baseline = f"{report['years'][0]['baseline_cny'] / 1e4:,.1f}"
+            baseline = f"{report['years'][0]['baseline_wan']:,.1f}"
             assert first.startswith(f"{report['years'][0]['year']} {baseline}")
         elif page == "requests":
             listed = _api(base, seeded, role, "/capacity-requests")
@@ -189,3 +189,47 @@ def test_english_switch_and_wall_display(site: tuple[str, Seeded], browser: Any)
     size = browser.execute_script("return document.querySelector('#history canvas').width")
     assert size > 1000  # the chart grew with the screen
     browser.save_screenshot(str(ARTIFACTS / "wall-display-utilization.png"))
+
+
+def test_savings_agree_on_every_surface(site: tuple[str, Seeded], browser: Any) -> None:
+    """The plan JSON, ``shangyun report savings``, ``GET /api/v1/savings``, its xlsx and the dashboard show the
+    same figures for the plan, to 0.1 万元."""
+    import io
+    import json
+    import re
+
+    import openpyxl
+    from selenium.webdriver.common.by import By
+
+    from tests.conftest import run_cli
+
+    base, seeded = site
+    document = json.loads(run_cli("plan", "export", "t", db_url=seeded.db_url).stdout)
+    stored = {y["year"]: y for y in document["finance"]["years"]}
+    fields = ("baseline_wan", "room_cost_paid_wan", "lines_carried_wan", "refresh_due_wan", "cloud_cost_wan",
+              "hosting_cost_wan", "net_saving_wan")
+
+    def same(rows: dict[int, list[float]], surface: str) -> None:
+        assert set(rows) == set(stored), surface
+        for year, values in rows.items():
+            for field, value in zip(fields, values, strict=True):
+                assert abs(value - stored[year][field]) <= 0.1, (surface, year, field, value, stored[year][field])
+
+    cli = run_cli("report", "savings", "--plan", "t", db_url=seeded.db_url)
+    assert cli.returncode == 0, cli.stderr
+    same({int(m[0]): [float(v.replace(",", "")) for v in m[1:]] for m in re.findall(
+        r"│\s+(\d{4}) │" + r"\s+(-?[\d,]+\.\d) │" * 7, cli.stdout)}, "cli")
+    assert f"{document['finance']['total_net_wan']:,.1f} 万元" in cli.stdout
+    api = _api(base, seeded, "finance", "/savings")
+    same({y["year"]: [y[f] for f in fields] for y in api["years"]}, "api")
+    assert api["total_net_wan"] == document["finance"]["total_net_wan"]
+    download = httpx.get(base + "/api/v1/savings/xlsx", headers={"Authorization": f"Bearer {seeded.tokens['finance']}"})
+    sheet = [[c.value for c in row] for row in openpyxl.load_workbook(io.BytesIO(download.content))[
+        "fiscal years 年度"].iter_rows()]
+    same({row[0]: [float(v) for v in row[1:8]] for row in sheet if isinstance(row[0], int)}, "xlsx")  # type: ignore[arg-type]
+    _log_in(browser, base, "u-finance")
+    section = _open(browser, base, "savings")
+    rows = section.find_elements(By.CSS_SELECTOR, "#years-table tbody tr")
+    same({int(cells[0]): [float(c.replace(",", "")) for c in cells[1:]] for cells in (
+        [td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows)}, "dashboard")
+    assert document["finance"]["headline_zh"] == section.find_element(By.ID, "savings-headline").text

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, SessionDep, require
 from api.cache import TtlCache
+from inventory import clock
+from inventory.capacity import allocatable, allocation_ratios, host_allocation_ratio, use_ratios
 from inventory.models import (
     BusinessSystem,
     CloudHost,
@@ -58,7 +60,7 @@ class OverviewOut(BaseModel):
 
 class DayOut(BaseModel):
     day: dt.date
-    vcpus_capacity: float
+    vcpus_capacity: float = Field(description="physical vCPUs × overcommit")
     memory_gb: float
     storage_gb: float
     allocated_vcpus: float | None
@@ -67,6 +69,8 @@ class DayOut(BaseModel):
     used_vcpus: float | None
     used_memory_gb: float | None
     used_storage_gb: float | None
+    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit)")
+    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")
 
 
 class HostOut(BaseModel):
@@ -80,17 +84,28 @@ class HostOut(BaseModel):
     allocated_memory_gb: float
     cpu_load: float | None  # busy cores / vcpus, from the instances' measured use
     instances: int
+    allocation_ratio: float | None = Field(description="allocated vCPUs ÷ (vcpus × cpu_ratio)")
+
+
+class BlockerOut(BaseModel):
+    system: str
+    reason_zh: str
+    reason_en: str
+    unblock_zh: str = Field(description="what would let the room close")
+    unblock_en: str
 
 
 class RoomFlagOut(BaseModel):
     room: str
     name: str
     score: float
-    factors: dict[str, float]
+    closable: bool = Field(description="every system left in it can leave under the plan")
+    factors: dict[str, float | None] = Field(description="0..1 each; None: unknown (no data), left out of the score")
     reasons_zh: list[str]
     reasons_en: list[str]
     annual_cost_cny: float | None  # only for roles that read costs
     blocked_by: list[str]  # systems the plan keeps in the room
+    blockers: list[BlockerOut]
 
 
 class ItemOut(BaseModel):
@@ -181,10 +196,11 @@ def get_platform_history(name: str, session: SessionDep, _: Viewer) -> list[DayO
     """The platform's daily capacity, allocation and measured use."""
     platform = _platform(session, name)
     assert platform.id is not None
-    return [DayOut(day=d.day, vcpus_capacity=d.vcpus * (d.cpu_ratio or 1.0), memory_gb=d.memory_gb,
+    return [DayOut(day=d.day, vcpus_capacity=allocatable(d)["vcpus"], memory_gb=d.memory_gb,
                    storage_gb=d.storage_gb, allocated_vcpus=d.allocated_vcpus,
                    allocated_memory_gb=d.allocated_memory_gb, allocated_storage_gb=d.allocated_storage_gb,
-                   used_vcpus=d.used_vcpus, used_memory_gb=d.used_memory_gb, used_storage_gb=d.used_storage_gb)
+                   used_vcpus=d.used_vcpus, used_memory_gb=d.used_memory_gb, used_storage_gb=d.used_storage_gb,
+                   allocation_ratio=allocation_ratios(d), use_ratio=use_ratios(d))
             for d in history(session, platform.id)]
 
 
@@ -209,7 +225,8 @@ def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[HostOu
         t = totals.get(h.id or 0, [0.0, 0.0, 0.0, 0.0, 0.0])
         out.append(HostOut(name=h.name, zone=h.zone, state=h.state, vcpus=h.vcpus, cpu_ratio=h.cpu_ratio,
                            memory_gb=h.memory_gb, allocated_vcpus=t[0], allocated_memory_gb=round(t[1], 3),
-                           cpu_load=round(t[2] / h.vcpus, 4) if t[4] and h.vcpus else None, instances=int(t[3])))
+                           cpu_load=round(t[2] / h.vcpus, 4) if t[4] and h.vcpus else None, instances=int(t[3]),
+                           allocation_ratio=host_allocation_ratio(t[0], h.vcpus, h.cpu_ratio)))
     return out
 
 
@@ -227,12 +244,13 @@ def _room_flags(session: Session, costs: bool) -> list[RoomFlagOut]:
     from scheduler.room_flags import RoomWeights, score_rooms
 
     plan = _current_plan(session)
-    flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, dt.date.today()),
+    flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, clock.today()),
                         RoomWeights())
-    blocked = {r["room"]: list(r.get("blocked_by", [])) for r in (plan.document.get("rooms", []) if plan else [])}
-    return [RoomFlagOut(room=f.code, name=f.name, score=f.score, factors=f.factors, reasons_zh=f.reasons_zh,
-                        reasons_en=f.reasons_en, annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
-                        blocked_by=blocked.get(f.code, [])) for f in flags]
+    return [RoomFlagOut(room=f.code, name=f.name, score=f.score, closable=f.closable, factors=f.factors,
+                        reasons_zh=f.reasons_zh, reasons_en=f.reasons_en,
+                        annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
+                        blocked_by=[b.system for b in f.blockers], blockers=[BlockerOut(**vars(b)) for b in f.blockers])
+            for f in flags]
 
 
 @router.get("/plans/current", response_model=PlanOut)

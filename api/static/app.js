@@ -16,13 +16,19 @@ const TEXT = {
     not_within: "预测期内不会达到", expansion: "扩容建议", hosts_unit: "台", score: "关停评分", room: "机房",
     name: "名称", annual_cost: "年成本（万元）", reasons: "理由", blocked_by: "阻碍关停的系统", none: "无",
     wave: "批次", start: "开始", end: "结束", items: "条目", status: "状态", system: "系统", strategy: "策略",
-    rooms_closing_after: "本批后关停机房", year: "年度", baseline: "基线成本", paid: "机房支出", cloud: "云服务费",
-    saving: "节约", download: "下载 Excel", per_room: "各机房", fiscal: "年度合计（万元）",
-    net_saving: "年净节约（万元）", closes_on: "关停日期", cloud_cost: "新增云成本（万元）", department: "部门",
+    rooms_closing_after: "本批后关停机房", year: "年度", baseline: "基线成本（万元）", paid: "机房支出（万元）",
+    cloud: "云服务费（万元）", saving: "净节约（万元）", download: "下载 Excel", per_room: "各机房",
+    fiscal: "年度合计（万元）", lines_carried: "其中线路合同（万元）", refresh_due: "设备更新（万元）",
+    hosting: "托管费（万元）", stops_from: "停止支付年度", lines: "线路", wan: "万元",
+    net_saving: "年净节约（万元）", closes_on: "关停日期", cloud_cost: "迁出系统云成本（万元/年）", department: "部门",
     vcpus: "vCPU", memory_gb: "内存 GB", storage_gb: "存储 GB", purpose: "用途", submit: "提交申请",
     reason: "答复", due: "答复期限", overdue: "已超期", review: "重新审核排队申请", new_request: "申请容量",
     all_requests: "申请列表", rule_note: "在N年关停的机房，N年仍需支付，自N+1年起不再支付。", load: "CPU负载",
     allocated: "已分配", no_data: "暂无数据", zone: "可用区", instances: "实例数",
+    no_hosts: "暂无宿主机数据：平台由调查表导入，未采集宿主机。对该平台运行 OpenStack 采集（shangyun collect openstack）或 Kubernetes 采集后，这里显示每台宿主机的分配率与CPU负载。",
+    no_history: "暂无历史数据：每次导入调查表或采集云平台都会记录当天的分配与使用，积累后这里显示趋势与预测。",
+    no_plan: "暂无迁移计划：运行 shangyun plan create 生成计划后显示各批次。",
+    closable_rooms: "可关停的机房（按关停评分排序）", blocked_rooms: "暂不能关停的机房", unblock: "如何才能关停",
   },
   en: {
     brand: "Shangyun · government cloud", logout: "Log out", login_title: "Log in", username: "Username",
@@ -37,16 +43,39 @@ const TEXT = {
     hosts_unit: "hosts", score: "Score", room: "Room", name: "Name", annual_cost: "Annual cost (10k CNY)",
     reasons: "Reasons", blocked_by: "Systems keeping it open", none: "none", wave: "Wave", start: "Start",
     end: "End", items: "Items", status: "Status", system: "System", strategy: "Strategy",
-    rooms_closing_after: "Rooms closing after it", year: "Year", baseline: "Baseline", paid: "Room cost paid",
-    cloud: "Cloud cost", saving: "Saving", download: "Download xlsx", per_room: "Per room",
-    fiscal: "Fiscal years (10k CNY)", net_saving: "Net annual saving (10k CNY)", closes_on: "Closes on",
-    cloud_cost: "Cloud cost added (10k CNY)", department: "Department", vcpus: "vCPUs", memory_gb: "Memory GB",
+    rooms_closing_after: "Rooms closing after it", year: "Year", baseline: "Baseline (10k CNY)",
+    paid: "Room cost paid (10k CNY)", cloud: "Cloud cost (10k CNY)", saving: "Net saving (10k CNY)",
+    download: "Download xlsx", per_room: "Per room", fiscal: "Fiscal years (10k CNY)",
+    lines_carried: "Of which lines under contract (10k CNY)", refresh_due: "Hardware refresh due (10k CNY)",
+    hosting: "Hosting (10k CNY)", stops_from: "Stops costing from FY", lines: "Leased lines", wan: "10k CNY",
+    net_saving: "Net annual saving (10k CNY)", closes_on: "Closes on",
+    cloud_cost: "Cloud cost of its systems (10k CNY/yr)", department: "Department", vcpus: "vCPUs", memory_gb: "Memory GB",
     storage_gb: "Storage GB", purpose: "Purpose", submit: "Submit", reason: "Answer", due: "Due",
     overdue: "Overdue", review: "Decide the queue again", new_request: "Ask for capacity",
     all_requests: "Requests", rule_note: "A room closed in year N is paid through N and stops costing from N+1.",
     load: "CPU load", allocated: "Allocated", no_data: "No data yet", zone: "Zone", instances: "Instances",
+    no_hosts: "No host data: this platform came from the survey, and its hosts were never collected. Run the OpenStack collector (shangyun collect openstack) or the Kubernetes collector on it to see each host's allocation and CPU load here.",
+    no_history: "No history yet: every survey import and cloud collection records the day's allocation and use; once days accumulate, the trend and forecast appear here.",
+    no_plan: "No migration plan yet: run shangyun plan create to see its waves here.",
+    closable_rooms: "Rooms that can close (by score)", blocked_rooms: "Rooms that cannot close yet",
+    unblock: "What would let it close",
   },
 };
+/* Values the API returns as codes (strategies, statuses), shown in the page's language. */
+const VALUES = {
+  zh: { rehost: "迁移上云主机", replatform: "容器化迁移", retire: "关停下线", retain: "保留", relocate: "设备搬迁托管",
+    running: "运行", zombie: "僵尸系统", migrating: "迁移中", migrated: "已迁移", retired: "已停用",
+    planned: "计划中", in_progress: "进行中", done: "已完成", failed: "失败", not_migrated: "不迁移",
+    active: "在用", decommissioning: "关停中", closed: "已关停", pending: "待审", approved: "已批准",
+    queued: "排队", rejected: "已驳回", vcpus: "CPU", memory_gb: "内存", storage_gb: "存储" },
+  en: { rehost: "rehost", replatform: "replatform", retire: "retire", retain: "retain", relocate: "relocate",
+    running: "running", zombie: "zombie", migrating: "migrating", migrated: "migrated", retired: "retired",
+    planned: "planned", in_progress: "in progress", done: "done", failed: "failed", not_migrated: "not migrated",
+    active: "active", decommissioning: "decommissioning", closed: "closed", pending: "pending", approved: "approved",
+    queued: "queued", rejected: "rejected", vcpus: "CPU", memory_gb: "Memory", storage_gb: "Storage" },
+};
+const label = (code) => VALUES[state.lang][code] ?? code;
+
 const PAGES = [
   ["overview", "dashboard:read"], ["utilization", "dashboard:read"], ["rooms", "dashboard:read"],
   ["waves", "plans:read"], ["savings", "costs:read"], ["requests", "requests:read"],
@@ -182,7 +211,7 @@ const RENDER = {
         <div class="card"><h2>${esc(t("by_status"))}</h2><div class="chart" id="status"></div></div>
         <div class="card"><h2>${esc(t("wave_progress"))}</h2><div class="chart" id="progress"></div></div></div>`;
     const pie = (data) => ({ tooltip: {}, series: [{ type: "pie", radius: ["35%", "70%"],
-      data: Object.entries(data).map(([name, value]) => ({ name, value })) }] });
+      data: Object.entries(data).map(([name, value]) => ({ name: label(name), value })) }] });
     chart($("#strategy"), pie(o.systems_by_strategy));
     chart($("#status"), pie(o.systems_by_status));
     const waves = o.waves.map((w) => `${t("wave")} ${w.index}`);
@@ -199,15 +228,13 @@ const RENDER = {
     const chosen = decodeURIComponent((location.hash.split("?p=")[1] || "")) || platforms[0].name;
     const p = platforms.find((x) => x.name === chosen) || platforms[0];
     const f = forecasts.find((x) => x.platform === p.name);
-    const ratio = (a, cap) => (a == null || !cap ? null : a / cap);
-    const cap = { vcpus: p.vcpus * p.cpu_ratio, memory_gb: p.memory_gb, storage_gb: p.storage_gb };
     section.innerHTML = `<h1>${esc(t("utilization"))}</h1>
       <div class="toolbar"><label>${esc(t("platform"))}<select id="platform">${platforms.map((x) =>
         `<option ${x.name === p.name ? "selected" : ""}>${esc(x.name)}</option>`).join("")}</select></label></div>
-      <div class="cards">${kpi("cpu-allocation", `${t("cpu")} ${t("allocation")}`, pct(ratio(p.allocated.vcpus, cap.vcpus)))}
-        ${kpi("memory-allocation", `${t("memory")} ${t("allocation")}`, pct(ratio(p.allocated.memory_gb, cap.memory_gb)))}
-        ${kpi("storage-allocation", `${t("storage")} ${t("allocation")}`, pct(ratio(p.allocated.storage_gb, cap.storage_gb)))}
-        ${kpi("cpu-usage", `${t("cpu")} ${t("usage")}`, pct(ratio(p.used.vcpus, p.vcpus)))}
+      <div class="cards">${kpi("cpu-allocation", `${t("cpu")} ${t("allocation")}`, pct(p.allocation_ratio.vcpus))}
+        ${kpi("memory-allocation", `${t("memory")} ${t("allocation")}`, pct(p.allocation_ratio.memory_gb))}
+        ${kpi("storage-allocation", `${t("storage")} ${t("allocation")}`, pct(p.allocation_ratio.storage_gb))}
+        ${kpi("cpu-usage", `${t("cpu")} ${t("usage")}`, pct(p.use_ratio.vcpus))}
         ${kpi("expansion", t("expansion"), f ? `${f.expansion_hosts} ${t("hosts_unit")}` : "—")}</div>
       <div class="grid"><div class="card"><h2>${esc(t("history"))}</h2><div class="chart tall" id="history"></div>
         <p class="note" id="crossings"></p></div>
@@ -215,27 +242,34 @@ const RENDER = {
     $("#platform").addEventListener("change", (e) => { location.hash = `#/utilization?p=${encodeURIComponent(e.target.value)}`; });
     const [history, hosts] = await Promise.all([json(`/platforms/${encodeURIComponent(p.name)}/history`),
       json(`/platforms/${encodeURIComponent(p.name)}/hosts`)]);
-    const series = [["vcpus", "allocated_vcpus", "vcpus_capacity", t("cpu")], ["memory_gb", "allocated_memory_gb", "memory_gb", t("memory")],
-      ["storage_gb", "allocated_storage_gb", "storage_gb", t("storage")]].map(([key, field, capField, label]) => {
-      const points = history.map((d) => [d.day, d[field] == null ? null : d[field] / d[capField]]);
-      const fc = f && f.series.find((s) => s.resource === key);
-      if (fc && history.length) {  // the forecast: from today's share to the share at the horizon
-        const end = new Date(); end.setDate(end.getDate() + f.horizon_days);
-        points.push([end.toISOString().slice(0, 10), fc.share_at_horizon]);
-      }
-      return { name: `${label} ${t("allocation")}`, type: "line", data: points, connectNulls: true, showSymbol: false };
-    });
-    series[0].markLine = { symbol: "none", data: [{ yAxis: 0.75, name: "75%", lineStyle: { color: "#f5a623" } },
-      { yAxis: 0.9, name: "90%", lineStyle: { color: "#ff5c5c" } }] };
-    chart($("#history"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "time" },
-      yAxis: { type: "value", max: (v) => Math.max(1, v.max), axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } }, series });
+    if (history.length) {
+      const series = [["vcpus", t("cpu")], ["memory_gb", t("memory")], ["storage_gb", t("storage")]].map(([key, name]) => {
+        const points = history.map((d) => [d.day, d.allocation_ratio[key]]);
+        const fc = f && f.series.find((s) => s.resource === key);
+        if (fc) {  // the forecast: from today's share to the share at the horizon
+          const end = new Date(); end.setDate(end.getDate() + f.horizon_days);
+          points.push([end.toISOString().slice(0, 10), fc.share_at_horizon]);
+        }
+        return { name: `${name} ${t("allocation")}`, type: "line", data: points, connectNulls: true, showSymbol: false };
+      });
+        series[0].markLine = { symbol: "none", label: { formatter: (m) => `${Math.round(m.value * 100)}%` },
+        data: [{ yAxis: 0.75, name: "75%", lineStyle: { color: "#f5a623" } }, { yAxis: 0.9, name: "90%", lineStyle: { color: "#ff5c5c" } }] };
+      chart($("#history"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "time" },
+        yAxis: { type: "value", max: (v) => Math.max(1, v.max), axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } }, series });
+    } else {
+      $("#history").outerHTML = `<p class="note empty" id="history-empty">${esc(t("no_history"))}</p>`;
+    }
     $("#crossings").textContent = f ? f.series.filter((s) => s.measure === "allocation").map((s) =>
-      `${s.resource}: 75% ${s.reaches["75%"] || t("not_within")} · 90% ${s.reaches["90%"] || t("not_within")}`).join("；") : "";
-    const sorted = [...hosts].sort((a, b) => b.allocated_vcpus / (b.vcpus * b.cpu_ratio) - a.allocated_vcpus / (a.vcpus * a.cpu_ratio));
+      `${label(s.resource)}: 75% ${s.reaches["75%"] || t("not_within")} · 90% ${s.reaches["90%"] || t("not_within")}`).join("；") : "";
+    if (!hosts.length) {
+      $("#hosts").outerHTML = `<p class="note empty" id="hosts-empty">${esc(t("no_hosts"))}</p>`;
+      return;
+    }
+    const sorted = [...hosts].sort((a, b) => (b.allocation_ratio ?? 0) - (a.allocation_ratio ?? 0));
     chart($("#hosts"), { tooltip: { trigger: "axis" }, legend: {}, grid: { left: "20%" },
       yAxis: { type: "category", data: sorted.map((h) => h.name), inverse: true },
       xAxis: { type: "value", max: 1, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
-      series: [{ name: `${t("cpu")} ${t("allocated")}`, type: "bar", data: sorted.map((h) => h.allocated_vcpus / (h.vcpus * h.cpu_ratio)) },
+      series: [{ name: `${t("cpu")} ${t("allocated")}`, type: "bar", data: sorted.map((h) => h.allocation_ratio) },
         { name: t("load"), type: "bar", data: sorted.map((h) => h.cpu_load) }] });
   },
 
@@ -243,17 +277,20 @@ const RENDER = {
     const flags = await json("/room-flags");
     const zh = state.lang === "zh";
     const costs = flags.some((f) => f.annual_cost_cny != null);
-    const columns = [[t("room"), (f) => esc(f.room)], [t("name"), (f) => esc(f.name)],
+    const head = [[t("room"), (f) => esc(f.room)], [t("name"), (f) => esc(f.name)],
       [t("score"), (f) => f.score.toFixed(2), "num"]];
-    if (costs) columns.push([t("annual_cost"), (f) => wan(f.annual_cost_cny), "num"]);
-    columns.push([t("reasons"), (f) => esc((zh ? f.reasons_zh : f.reasons_en).join(zh ? "；" : "; "))],
-      [t("blocked_by"), (f) => esc(f.blocked_by.join(", ") || t("none"))]);
-    section.innerHTML = `<h1>${esc(t("rooms"))}</h1><div class="card">${table("rooms-table", columns, flags)}</div>`;
+    if (costs) head.push([t("annual_cost"), (f) => wan(f.annual_cost_cny), "num"]);
+    const reasons = [t("reasons"), (f) => esc((zh ? f.reasons_zh : f.reasons_en).join(zh ? "；" : "; "))];
+    const held = [t("blocked_by"), (f) => f.blockers.map((b) => `${esc(b.system)}：${esc(zh ? b.reason_zh : b.reason_en)}`).join("<br>")];
+    const unblock = [t("unblock"), (f) => f.blockers.map((b) => `${esc(b.system)}：${esc(zh ? b.unblock_zh : b.unblock_en)}`).join("<br>")];
+    section.innerHTML = `<h1>${esc(t("rooms"))}</h1>
+      <div class="card"><h2>${esc(t("closable_rooms"))}</h2>${table("rooms-table", [...head, reasons], flags.filter((f) => f.closable))}</div>
+      <div class="card"><h2>${esc(t("blocked_rooms"))}</h2>${table("blocked-rooms-table", [...head, held, unblock], flags.filter((f) => !f.closable))}</div>`;
   },
 
   async waves(section) {
     const response = await api("/plans/current");
-    if (!response.ok) { section.innerHTML = `<h1>${esc(t("waves"))}</h1><p class="note">${esc(t("no_data"))}</p>`; return; }
+    if (!response.ok) { section.innerHTML = `<h1>${esc(t("waves"))}</h1><p class="note empty">${esc(t("no_plan"))}</p>`; return; }
     const plan = await response.json();
     section.innerHTML = `<h1>${esc(t("waves"))} <span class="note">${esc(plan.plan)}@${plan.version}</span></h1>
       <div class="card"><div class="chart" id="gantt"></div></div><div class="card" id="wave-items"></div>`;
@@ -270,26 +307,31 @@ const RENDER = {
       data: plan.waves.map((w, i) => [i, day(w.start), day(w.end), w.items.filter((x) => x.status === "done").length, w.items.length]) }] });
     $("#wave-items").innerHTML = plan.waves.map((w) => `<h2>${esc(t("wave"))} ${w.index} · ${esc(w.start)} → ${esc(w.end)}
       · ${esc(t("rooms_closing_after"))}: ${esc(w.rooms_closing.join(", ") || t("none"))}</h2>` + table(`wave-${w.index}`,
-      [[t("system"), (i) => esc(i.system)], [t("name"), (i) => esc(i.name)], [t("strategy"), (i) => esc(i.strategy)],
-       [t("status"), (i) => `<span class="chip ${esc(i.status)}">${esc(i.status)}</span>`]], w.items)).join("");
+      [[t("system"), (i) => esc(i.system)], [t("name"), (i) => esc(i.name)], [t("strategy"), (i) => esc(label(i.strategy))],
+       [t("status"), (i) => `<span class="chip ${esc(i.status)}">${esc(label(i.status))}</span>`]], w.items)).join("");
   },
 
   async savings(section) {
-    const report = await json("/savings");
+    const report = await json(`/savings?lang=${state.lang}`);
+    const w = (v) => num(v, 1);
     section.innerHTML = `<h1>${esc(t("savings"))} <span class="note">${esc(report.plan)}</span></h1>
       <div class="toolbar"><button id="download" type="button">${esc(t("download"))}</button>
         <span class="note">${esc(t("rule_note"))}</span></div>
+      <p class="headline" id="savings-headline">${esc(report.headline)}</p>
       <div class="grid"><div class="card"><h2>${esc(t("fiscal"))}</h2><div class="chart" id="years"></div>
-        ${table("years-table", [[t("year"), (y) => y.year], [t("baseline"), (y) => wan(y.baseline_cny), "num"],
-          [t("paid"), (y) => wan(y.room_cost_paid_cny), "num"], [t("cloud"), (y) => wan(y.cloud_cost_cny), "num"],
-          [t("saving"), (y) => wan(y.saving_cny), "num"]], report.years)}</div>
+        ${table("years-table", [[t("year"), (y) => y.year], [t("baseline"), (y) => w(y.baseline_wan), "num"],
+          [t("paid"), (y) => w(y.room_cost_paid_wan), "num"], [t("lines_carried"), (y) => w(y.lines_carried_wan), "num"],
+          [t("refresh_due"), (y) => w(y.refresh_due_wan), "num"], [t("cloud"), (y) => w(y.cloud_cost_wan), "num"],
+          [t("hosting"), (y) => w(y.hosting_cost_wan), "num"], [t("saving"), (y) => w(y.net_saving_wan), "num"]],
+          report.years)}
+        <ul class="note">${report.assumptions.concat(report.warnings).map((a) => `<li>${esc(a)}</li>`).join("")}</ul></div>
       <div class="card"><h2>${esc(t("per_room"))}</h2>${table("savings-rooms", [[t("room"), (r) => esc(r.room)],
-        [t("annual_cost"), (r) => wan(r.annual_cost_cny), "num"], [t("closes_on"), (r) => esc(r.closes_on || "—")],
-        [t("cloud_cost"), (r) => wan(r.cloud_cost_cny), "num"], [t("net_saving"), (r) => wan(r.net_saving_cny), "num"]],
-        report.rooms)}</div></div>`;
+        [t("annual_cost"), (r) => w(r.annual_cost_wan), "num"], [t("closes_on"), (r) => esc(r.closes_on || "—")],
+        [t("stops_from"), (r) => esc(r.stops_costing_from || "—")], [t("lines"), (r) => esc(r.lines_note)],
+        [t("cloud_cost"), (r) => w(r.cloud_cost_wan), "num"]], report.rooms)}</div></div>`;
     chart($("#years"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category", data: report.years.map((y) => y.year) },
-      yAxis: { type: "value" }, series: [["paid", "room_cost_paid_cny"], ["cloud", "cloud_cost_cny"], ["saving", "saving_cny"]].map(
-        ([key, field]) => ({ name: t(key), type: "bar", data: report.years.map((y) => +(y[field] / 1e4).toFixed(1)) })) });
+      yAxis: { type: "value", name: t("wan") }, series: [["paid", "room_cost_paid_wan"], ["cloud", "cloud_cost_wan"],
+        ["saving", "net_saving_wan"]].map(([key, field]) => ({ name: t(key), type: "bar", data: report.years.map((y) => y[field]) })) });
     $("#download").addEventListener("click", async () => {
       const blob = await (await api("/savings/xlsx")).blob();
       const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `savings-${report.plan}.xlsx` });
@@ -317,8 +359,8 @@ const RENDER = {
         ${table("requests-table", [["#", (r) => r.id], [t("department"), (r) => esc(r.department_code)],
           [t("platform"), (r) => esc(r.platform)], [t("vcpus"), (r) => num(r.vcpus), "num"],
           [t("memory_gb"), (r) => num(r.memory_gb), "num"], [t("storage_gb"), (r) => num(r.storage_gb), "num"],
-          [t("purpose"), (r) => esc(r.purpose)], [t("status"), (r) => `<span class="chip ${esc(r.status)}">${esc(r.status)}</span>`],
-          [t("reason"), (r) => esc(r.reason || "")], [t("due"), (r) => `${esc(r.due)}${r.overdue ? ` <span class="chip failed">${esc(t("overdue"))}</span>` : ""}`]],
+          [t("purpose"), (r) => esc(r.purpose)], [t("status"), (r) => `<span class="chip ${esc(r.status)}">${esc(label(r.status))}</span>`],
+          [t("reason"), (r) => esc((state.lang === "zh" ? r.reason_zh : r.reason_en) || "")], [t("due"), (r) => `${esc(r.due)}${r.overdue ? ` <span class="chip failed">${esc(t("overdue"))}</span>` : ""}`]],
           page.items)}</div>`;
     const form = $("#ask");
     if (form) form.addEventListener("submit", async (event) => {

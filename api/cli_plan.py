@@ -236,13 +236,18 @@ def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")
         err_console.print(f"[red]error:[/] the plan has no wave {wave}")
         raise typer.Exit(2)
     table = Table(title=f"wave {wave}: {found['start']} – {found['end']}")
-    for column in ("system", "name", "strategy", "target", "group", "servers", "reason 理由"):
+    for column in ("system", "name", "strategy", "target", "demand → allocated", "group", "servers", "reason 理由"):
         table.add_column(column)
     for item in found["items"]:
         target = item["target"]
+        sizing = ""
+        if target and target.get("demand"):
+            d, a = target["demand"], target["allocated"]
+            sizing = f"{d['vcpus']:g}→{a['vcpus']:g} vCPU, {d['memory_gb']:g}→{a['memory_gb']:g} GB"
+        shown = " + ".join(f"{g['flavor']}×{g['count']}" for g in target.get("instances") or []) if target else ""
         table.add_row(item["system"], item["name"], item["strategy"],
-                      f"{target['count']}× {target['flavor']}" if target else "", str(item["move_group"]),
-                      str(len(item["servers"])), item["reason_zh"])
+                      shown or (f"{target['count']}× {target['flavor']}" if target else ""), sizing,
+                      str(item["move_group"]), str(len(item["servers"])), item["reason_zh"])
     console.print(table)
 
 

@@ -144,7 +144,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
         for v in facts.volumes if v.pool in pool_ids}
     counts["volumes"] = _sync(session, existing_volumes, lambda r: r.external_id, volumes,
                               lambda v: Volume(**v))
-    record(session, actor, "cloud_platform", platform_name, AuditAction.IMPORT, None,
+    record(session, actor, "platform", platform_name, AuditAction.IMPORT, None,
            {"collector": "openstack", **{k: asdict(c) for k, c in counts.items()}, **totals})
     return counts
 
@@ -197,7 +197,7 @@ def write_kubernetes(session: Session, platform_name: str, mlps_level: int, fact
              for ns in facts.namespaces},
             lambda v: NamespaceUsage(platform_id=pid, **v)),
     }
-    record(session, actor, "cloud_platform", platform_name, AuditAction.IMPORT, None,
+    record(session, actor, "platform", platform_name, AuditAction.IMPORT, None,
            {"collector": "kubernetes", "metrics_api": facts.metrics_available,
             **{k: asdict(c) for k, c in counts.items()}, **totals})
     return counts

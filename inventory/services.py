@@ -16,12 +16,14 @@ from inventory.models import AuditAction
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
 # The human key each entity is audited under (falls back to the numeric id).
-AUDIT_KEYS = {"department": "code", "room": "code", "server": "hostname", "business_system": "code",
-              "cloud_platform": "name"}
+AUDIT_KEYS = {"department": "code", "room": "code", "server": "hostname", "system": "code", "platform": "name"}
+# One entity name per kind in the audit log, the survey importer's: a system is "system" wherever it changed.
+ENTITY_NAMES = {"business_system": "system", "cloud_platform": "platform"}
 
 
 def entity_name(obj: SQLModel) -> str:
-    return str(obj.__tablename__)
+    table = str(obj.__tablename__)
+    return ENTITY_NAMES.get(table, table)
 
 
 def audit_key(obj: SQLModel) -> str:

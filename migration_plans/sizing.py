@@ -6,9 +6,10 @@ server without samples counts with its whole allocation, and the target says so.
 storage × headroom (allocated storage where usage is unknown).
 
 - **OpenStack (rehost)**: the target is the cheapest combination of the platform's flavors, by
-  monthly price, whose vCPUs and memory cover the demand, with at most ``MAX_INSTANCES`` instances
-  (a system is not scattered over many tiny VMs); among equally cheap ones, the fewest instances.
-  Found exactly by branch and bound with the LP relaxation's dual as the bound.
+  monthly price, whose vCPUs and memory cover the demand, with at most ``MAX_INSTANCES`` instances;
+  among equally cheap ones, the fewest instances. Found exactly: a table of every demand's cheapest
+  cover, built once per catalogue of whole sizes by dynamic programming over the instance count, else
+  by branch and bound with the LP relaxation's dual as the bound.
 - **Kubernetes (replatform)**: a Deployment's requests, not flavors: one replica per source server
   (more when a replica would exceed the largest pod the platform offers), each requesting the
   demand's share rounded up to 0.1 CPU and 0.25 GiB.
@@ -24,6 +25,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+
+import numpy as np
 
 from migration_plans.model import Flavor, InstanceGroup, Platform, SystemFacts, Target
 
@@ -151,20 +154,110 @@ def deployment(need: Demand, platform: Platform) -> Target | None:
 def cheapest_cover(options: Sequence[tuple[float, float, float]], need_v: float, need_m: float,
                    limit: int) -> tuple[float, tuple[int, ...]] | None:
     """Exact: the counts per option (vCPUs, memory, price) of the cheapest multiset with at most ``limit``
-    members whose vCPUs ≥ ``need_v`` and memory ≥ ``need_m`` (ties: fewest members); None if none."""
-    return _cheapest_cover(tuple(options), need_v, need_m, limit)
+    members whose vCPUs ≥ ``need_v`` and memory ≥ ``need_m`` (ties: fewest members); None if none.
+
+    Catalogues of whole vCPUs and GB use a table of every demand's answer, built once per catalogue
+    (``_CoverTable``); others are searched by branch and bound."""
+    options = tuple(options)
+    table = _cover_table(options, limit)
+    if table is not None:
+        return table.query(need_v, need_m)
+    return _cheapest_cover(options, need_v, need_m, limit)
+
+
+class _CoverTable:
+    """``cost[k][v][m]``: the cheapest cover of (v vCPUs, m memory units) with at most k instances, for every
+    v and m a catalogue of whole sizes can cover with ``limit`` instances (memory in units of the gcd of
+    the flavors' memory). Built layer by layer with NumPy; a query reads the answer and walks it back."""
+
+    def __init__(self, options: tuple[tuple[float, float, float], ...], limit: int, unit: int) -> None:
+        self.options, self.limit, self.unit = options, limit, unit
+        self.sizes = [(int(v), int(m) // unit, price) for v, m, price in options]
+        self.max_v = limit * max(v for v, _, _ in self.sizes)
+        self.max_m = limit * max(m for _, m, _ in self.sizes)
+        layer = np.full((self.max_v + 1, self.max_m + 1), np.inf)
+        layer[0, 0] = 0.0
+        self.layers = [layer]
+        rows, cols = np.arange(self.max_v + 1), np.arange(self.max_m + 1)
+        for _ in range(limit):
+            previous = self.layers[-1]
+            current = previous.copy()
+            for v, m, price in self.sizes:
+                shifted = previous[np.maximum(rows - v, 0)][:, np.maximum(cols - m, 0)] + price
+                np.minimum(current, shifted, out=current)
+            self.layers.append(current)
+
+    def query(self, need_v: float, need_m: float) -> tuple[float, tuple[int, ...]] | None:
+        v = max(0, math.ceil(need_v - EPS))
+        m = max(0, math.ceil(need_m / self.unit - EPS))
+        if v > self.max_v or m > self.max_m or math.isinf(self.layers[self.limit][v, m]):
+            return None
+        best = float(self.layers[self.limit][v, m])
+        k = next(k for k in range(self.limit + 1) if self.layers[k][v, m] <= best + 1e-6)  # fewest instances
+        counts = [0] * len(self.sizes)
+        while v > 0 or m > 0:
+            here = self.layers[k][v, m]
+            for index, (fv, fm, price) in enumerate(self.sizes):
+                if abs(self.layers[k - 1][max(v - fv, 0), max(m - fm, 0)] + price - here) <= 1e-6:
+                    counts[index] += 1
+                    v, m, k = max(v - fv, 0), max(m - fm, 0), k - 1
+                    break
+            else:  # not one more instance at this layer: the same cover with one fewer allowed
+                if abs(self.layers[k - 1][v, m] - here) > 1e-6:
+                    raise AssertionError("cover table walk-back failed")
+                k -= 1
+        return best, tuple(counts)
+
+
+MAX_TABLE_CELLS = 4_000_000
+
+
+@lru_cache(maxsize=16)
+def _cover_table(options: tuple[tuple[float, float, float], ...], limit: int) -> _CoverTable | None:
+    """The table for a catalogue of whole vCPUs and GB small enough to tabulate, else None."""
+    if not options or not all(float(v).is_integer() and float(m).is_integer() and v > 0 and m > 0
+                              for v, m, _ in options):
+        return None
+    unit = math.gcd(*(int(m) for _, m, _ in options))
+    cells = (limit * max(int(v) for v, _, _ in options) + 1) * (limit * max(int(m) for _, m, _ in options) // unit + 1)
+    return _CoverTable(options, limit, unit) if cells <= MAX_TABLE_CELLS else None
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """A catalogue prepared for the search: options largest first, and per suffix the LP dual's vertices
+    and the largest vCPUs and memory left."""
+
+    order: tuple[int, ...]
+    items: tuple[tuple[float, float, float], ...]
+    bounds: tuple[tuple[tuple[float, float], ...], ...]
+    max_v: tuple[float, ...]
+    max_m: tuple[float, ...]
+
+
+@lru_cache(maxsize=256)
+def _catalogue(options: tuple[tuple[float, float, float], ...]) -> _Catalogue:
+    order = tuple(sorted(range(len(options)), key=lambda i: (-options[i][0], -options[i][1], options[i][2])))
+    items = tuple(options[i] for i in order)
+    n = len(items)
+    return _Catalogue(order, items, tuple(tuple(_dual_vertices(items[i:])) for i in range(n)),
+                      tuple(max(v for v, _, _ in items[i:]) for i in range(n)),
+                      tuple(max(m for _, m, _ in items[i:]) for i in range(n)))
 
 
 @lru_cache(maxsize=65536)
 def _cheapest_cover(options: tuple[tuple[float, float, float], ...], need_v: float, need_m: float,
                     limit: int) -> tuple[float, tuple[int, ...]] | None:
-    order = sorted(range(len(options)), key=lambda i: (-options[i][0], -options[i][1], options[i][2]))
-    items = [options[i] for i in order]
+    catalogue = _catalogue(options)
+    order, items, bounds, max_v, max_m = (catalogue.order, catalogue.items, catalogue.bounds, catalogue.max_v,
+                                          catalogue.max_m)
     n = len(items)
-    bounds = [_dual_vertices(items[i:]) for i in range(n)]
-    max_v = [max(v for v, _, _ in items[i:]) for i in range(n)]
-    max_m = [max(m for _, m, _ in items[i:]) for i in range(n)]
     best_cost, best_size, best_counts = math.inf, limit + 1, [0] * n
+    for k, (v, m, price) in enumerate(items):  # the best single flavor repeated: an incumbent to prune with
+        times = max(math.ceil(need_v / v - EPS), math.ceil(need_m / m - EPS), 1)
+        if times <= limit and (times * price, times) < (best_cost, best_size):
+            best_cost, best_size, best_counts = times * price, times, [0] * n
+            best_counts[k] = times
     counts = [0] * n
 
     def search(i: int, dv: float, dm: float, slots: int, cost: float, used: int) -> None:

@@ -107,6 +107,10 @@ def save_plan(session: Session, result: MigrationPlan, estate: Estate, actor: Ac
         wave_ids[wave.index] = row.id  # type: ignore[assignment]
     system_ids: dict[str, int] = dict(
         session.execute(sa.select(BusinessSystem.code, BusinessSystem.id)).all())  # type: ignore[call-overload]
+    kept_status: dict[int, str] = {}  # items of started waves keep how far they got
+    if previous is not None and started:
+        kept_status = dict(session.execute(sa.select(PlanItem.system_id, PlanItem.status).where(  # type: ignore[call-overload]
+            PlanItem.plan_id == previous.id)).all())
     items: list[dict[str, Any]] = []
     by_code = {item["system"]: item for wave in document["waves"] for item in wave["items"]}
     by_code |= {item["system"]: item for item in document["not_migrated"]}
@@ -117,7 +121,8 @@ def save_plan(session: Session, result: MigrationPlan, estate: Estate, actor: Ac
                       "system_id": system_ids[code], "strategy": decision.strategy.value, "target": item["target"],
                       "move_group": item["move_group"], "reason_en": decision.reason_en[:2000],
                       "reason_zh": decision.reason_zh[:2000], "flags": decision.flags or None,
-                      "status": ItemStatus.PLANNED if wave_index else ItemStatus.NOT_MIGRATED})
+                      "status": (kept_status.get(system_ids[code], ItemStatus.PLANNED) if wave_index in started
+                                 else ItemStatus.PLANNED) if wave_index else ItemStatus.NOT_MIGRATED})
     if items:
         session.execute(sa.insert(PlanItem), items)
     summary = {"version": version, "waves": len(result.waves), "systems": len(result.decisions),

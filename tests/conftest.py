@@ -26,6 +26,10 @@ from sqlmodel import SQLModel
 from collectors.sample.estate import SCALES, generate, write_estate
 from inventory.db import create_db_engine, normalize_url, upgrade
 
+# Nothing may depend on the day the tests run: the business day is pinned for this process and every
+# command it starts (inventory.clock). The sample estate's samples end the day before 1 November 2026.
+PINNED_TODAY = "2026-11-30"
+os.environ["SHANGYUN_TODAY"] = PINNED_TODAY
 PG_URL = os.environ.get("SHANGYUN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SHANGYUN_REQUIRE_PG") == "1"
 ROOT = Path(__file__).resolve().parent.parent

@@ -130,6 +130,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/servers/{server}", None, ESTATE_READ),
     ("GET", "/api/v1/systems", None, ESTATE_READ),
     ("GET", "/api/v1/systems/{system}", None, ESTATE_READ),
+    ("GET", "/api/v1/systems/{system}/archive", None, ESTATE_READ),
+    ("GET", "/api/v1/systems/{system}/archive/xlsx", None, ESTATE_READ),
     ("GET", "/api/v1/capacity-requests", None, REQUESTS_READ),
     ("GET", "/api/v1/capacity-requests/{request}", None, REQUESTS_READ),
     ("POST", "/api/v1/capacity-requests", "ask", REQUESTS_WRITE),
@@ -180,10 +182,13 @@ def test_every_route_for_every_role(api: Api, role: str, method: str, template: 
 
 
 def test_department_users_see_and_change_only_their_own(api: Api) -> None:
-    for kind in ("system", "server", "room", "request"):
-        path = {"system": "systems", "server": "servers", "room": "rooms", "request": "capacity-requests"}[kind]
-        assert api.call("GET", f"/api/v1/{path}/{api.other[kind]}", "department").status_code == 404
-        assert api.call("GET", f"/api/v1/{path}/{api.other[kind]}", "operator").status_code == 200
+    for kind in ("system", "server", "room", "request", "archive"):
+        path = {"system": "systems", "server": "servers", "room": "rooms", "request": "capacity-requests",
+                "archive": "systems"}[kind]
+        key = api.other["system" if kind == "archive" else kind]
+        suffix = "/archive" if kind == "archive" else ""
+        assert api.call("GET", f"/api/v1/{path}/{key}{suffix}", "department").status_code == 404
+        assert api.call("GET", f"/api/v1/{path}/{key}{suffix}", "operator").status_code == 200
     for path in ("systems", "servers", "rooms", "departments", "capacity-requests"):
         listed = api.call("GET", f"/api/v1/{path}?limit=500", "department").json()
         everyone = api.call("GET", f"/api/v1/{path}?limit=500", "admin").json()

@@ -13,7 +13,7 @@ import openpyxl
 import psutil
 import pytest
 
-from tests.conftest import SHANGYUN, run_cli
+from tests.conftest import PINNED_TODAY, SHANGYUN, run_cli
 from tests.survey_files import base_survey, write_csv_folder
 
 
@@ -57,7 +57,7 @@ def test_missing_file_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
 def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> None:
     # No clouds.yaml: the demo's OpenStack steps are a labelled dry run (the cloud tests cover the real ones).
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHANGYUN_")} | {
-        "COLUMNS": "200", "OS_CLIENT_CONFIG_FILE": str(tmp_path / "no-clouds.yaml")}
+        "COLUMNS": "200", "OS_CLIENT_CONFIG_FILE": str(tmp_path / "no-clouds.yaml"), "SHANGYUN_TODAY": PINNED_TODAY}
     result = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
                             check=False)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -136,7 +136,7 @@ def test_retire_wave_with_gate_failure_and_completion(planned: str, tmp_path: Pa
                 SystemServer, col(SystemServer.system_id) == BusinessSystem.id).join(
                 Server, col(Server.id) == SystemServer.server_id).where(Server.room_id == room.id)).all()
             assert (room.status == "decommissioning") == all(s in ("retired", "migrated") for s in in_room)
-        audited = session.exec(select(AuditLog).where(AuditLog.entity == "business_system",
+        audited = session.exec(select(AuditLog).where(AuditLog.entity == "system",
                                                       AuditLog.entity_id == good)).all()
         assert any(a.after == {"status": "retired"} and a.actor.startswith("executor:") for a in audited)
         run = session.exec(select(MigrationRun)).one()

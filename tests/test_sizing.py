@@ -10,7 +10,7 @@ import random
 import pytest
 
 from migration_plans.model import Flavor, Platform
-from migration_plans.sizing import Demand, cheapest_cover, deployment, flavors_cover
+from migration_plans.sizing import Demand, _cheapest_cover, cheapest_cover, deployment, flavors_cover
 
 
 def brute_force(options: list[tuple[float, float, float]], need_v: float, need_m: float,
@@ -29,6 +29,7 @@ def brute_force(options: list[tuple[float, float, float]], need_v: float, need_m
 
 @pytest.mark.parametrize("seed", range(40))
 def test_cheapest_cover_matches_brute_force(seed: int) -> None:
+    """Both exact methods (the table and the branch and bound) against trying every multiset."""
     rng = random.Random(seed)
     options = []
     for _ in range(rng.randint(2, 5)):
@@ -38,11 +39,13 @@ def test_cheapest_cover_matches_brute_force(seed: int) -> None:
                                                            + rng.choice((0, 50)), 2)))
     need_v, need_m = rng.uniform(0.5, 40), rng.uniform(0.5, 200)
     expected = brute_force(options, need_v, need_m, 4)
-    found = cheapest_cover(options, need_v, need_m, 4)
+    found = cheapest_cover(options, need_v, need_m, 4)  # the table (whole sizes)
+    searched = _cheapest_cover(tuple(options), need_v, need_m, 4)  # the branch and bound
     if expected is None:
-        assert found is None
+        assert found is None and searched is None
         return
-    assert found is not None
+    assert found is not None and searched is not None
+    assert searched[0] == pytest.approx(expected) and sum(searched[1]) <= 4
     cost, counts = found
     assert cost == pytest.approx(expected)
     assert sum(counts) <= 4
@@ -91,3 +94,13 @@ def test_kubernetes_items_are_requests_times_replicas_covering_the_demand(vcpus:
     assert replica.vcpus - vcpus / replica.count < 0.1 + 1e-9 or replica.vcpus == 0.1
     assert replica.memory_gb - memory / replica.count < 0.25 + 1e-9 or replica.memory_gb == 0.25
     assert math.isclose(replica.vcpus * 10, round(replica.vcpus * 10))
+
+
+def test_fractional_sizes_are_searched_and_still_exact() -> None:
+    options = [(0.5, 0.75, 30.0), (1.0, 2.0, 55.0), (2.0, 3.5, 100.0)]
+    for need_v, need_m in ((0.3, 0.4), (2.2, 5.0), (3.9, 6.9)):
+        found = cheapest_cover(options, need_v, need_m, 4)
+        expected = brute_force(options, need_v, need_m, 4)
+        assert (found is None) == (expected is None)
+        if found is not None:
+            assert found[0] == pytest.approx(expected)

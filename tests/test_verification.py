@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import getpass
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlmodel import Session, col, select
 
@@ -154,3 +156,23 @@ def test_a_failed_check_stops_the_item_before_signoff_until_approved(planned: st
     engine.dispose()
     assert [a.after["passed"] for a in archived if a.after] == [False, True]
     assert all(c["ok"] for c in archived[-1].after["checks"])  # type: ignore[index]
+
+    # The department signs off; the archive (档案库) then tells the whole story of the system.
+    assert run_cli("migrate", "approve", str(item.id), "signoff", db_url=db_url).returncode == 0
+    assert run_cli("migrate", "resume", "--run", str(item.run_id), db_url=db_url, timeout=900).returncode == 0
+    shown = run_cli("archive", code, "--json", "--xlsx", str(tmp_path / "archive.xlsx"), db_url=db_url)
+    assert shown.returncode == 0, shown.stderr
+    dossier = json.loads(shown.stdout[: shown.stdout.rindex("}") + 1])
+    assert dossier["system"]["code"] == code and dossier["system"]["status"] == "migrated"
+    actions = [h["action"] for h in dossier["history"]]
+    assert actions[0] in ("create", "import") and "verify" in actions and actions.count("update") >= 1
+    assert [p["plan"] for p in dossier["plans"]] == ["t@1"] and dossier["plans"][0]["strategy"] == "rehost"
+    assert [v["passed"] for v in dossier["verifications"]] == [False, True]
+    assert [s["by"] for s in dossier["signoffs"]] and dossier["signoffs"][0]["at"]
+    assert {d.get("step") for d in dossier["decommission"]} >= {"decommission", "record"}
+    assert any(d.get("server") for d in dossier["decommission"])  # its source servers, retired
+    steps = [e["step"] for e in dossier["runs"][0]["events"]]
+    assert steps.count("verify") >= 4 and "cutover" in steps
+    workbook = openpyxl.load_workbook(tmp_path / "archive.xlsx")
+    assert {"system 系统", "plans 迁移计划", "verification 功能验证", "signoff 签字确认", "events 执行日志"} <= set(
+        workbook.sheetnames)

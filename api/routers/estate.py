@@ -7,11 +7,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, SessionDep, require, scope_department
-from api.routers.common import AnySelect, Id, ListQueryDep, Page, filtered, not_found, page
+from api.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
 from inventory.queries import room_rows
 from inventory.settings import get_cost_defaults
@@ -197,3 +198,50 @@ def get_system(system_id: Id, session: SessionDep, principal: Reader) -> SystemO
     if (row := session.execute(query).first()) is None:
         raise not_found("system", system_id)
     return _system_out(row)
+
+
+class ArchiveOut(BaseModel):
+    """The archive of one system (档案库): facts and their history, servers with the sources of their facts,
+    every plan version, runs with their event logs, verification evidence, sign-offs and decommissioning."""
+
+    system: dict[str, Any]
+    department: str
+    history: list[dict[str, Any]]
+    servers: list[dict[str, Any]]
+    plans: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+    verifications: list[dict[str, Any]]
+    signoffs: list[dict[str, Any]]
+    decommission: list[dict[str, Any]]
+
+
+@router.get("/systems/{system_id}/archive", response_model=ArchiveOut)
+def get_system_archive(system_id: Id, session: SessionDep, principal: Reader) -> Response:
+    """The system's archive (档案库); ``/archive/xlsx`` gives it as a workbook."""
+    from inventory.archive import SystemNotFoundError, system_archive
+
+    try:
+        archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
+    except SystemNotFoundError:
+        raise not_found("system", system_id) from None
+    return as_json(ArchiveOut(**archive.as_json()))
+
+
+@router.get("/systems/{system_id}/archive/xlsx", response_class=StreamingResponse,
+            responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+def download_system_archive(system_id: Id, session: SessionDep, principal: Reader) -> StreamingResponse:
+    """The system's archive as ``shangyun archive SYSTEM --xlsx`` writes it."""
+    import io
+
+    from inventory.archive import SystemNotFoundError, archive_workbook, system_archive
+
+    try:
+        archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
+    except SystemNotFoundError:
+        raise not_found("system", system_id) from None
+    buffer = io.BytesIO()
+    archive_workbook(archive, buffer)
+    buffer.seek(0)
+    code = archive.system["code"]
+    return StreamingResponse(buffer, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             headers={"Content-Disposition": f'attachment; filename="archive-{code}.xlsx"'})

@@ -1,4 +1,4 @@
-"""leased-line contract end per room; unit prices per platform
+"""leased-line contract end per room; unit prices per platform; one audit entity name per kind
 
 Revision ID: 0011
 Revises: 0010
@@ -21,6 +21,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('vcpu_monthly_cny', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('memory_gb_monthly_cny', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('storage_gb_monthly_cny', sa.Float(), nullable=True))
+    # The services audited systems and platforms under their table names, the importer under "system" and
+    # "platform": one name per kind, so a system's archive is one history.
+    op.execute("UPDATE audit_log SET entity = 'system' WHERE entity = 'business_system'")
+    op.execute("UPDATE audit_log SET entity = 'platform' WHERE entity = 'cloud_platform'")
 
 
 def downgrade() -> None:

@@ -53,9 +53,14 @@ def physical(platform: PlatformFigures) -> dict[str, float]:
             "storage_gb": float(platform.storage_gb)}
 
 
+def allocatable_vcpus(vcpus: float, cpu_ratio: float | None) -> float:
+    """vCPUs that may be allocated: physical vCPUs × overcommit."""
+    return vcpus * overcommit(cpu_ratio)
+
+
 def allocatable(platform: PlatformFigures) -> dict[str, float]:
     """What may be allocated per resource: physical × overcommit (vCPUs only)."""
-    return physical(platform) | {"vcpus": platform.vcpus * overcommit(platform.cpu_ratio)}
+    return physical(platform) | {"vcpus": allocatable_vcpus(platform.vcpus, platform.cpu_ratio)}
 
 
 def allocated(platform: PlatformFigures) -> dict[str, float | None]:
@@ -92,4 +97,4 @@ def free(platform: PlatformFigures) -> dict[str, float]:
 
 def host_allocation_ratio(allocated_vcpus: float, vcpus: int, cpu_ratio: float | None) -> float | None:
     """A host's vCPU allocation ratio, by the same definition."""
-    return ratio(allocated_vcpus, vcpus * overcommit(cpu_ratio))
+    return ratio(allocated_vcpus, allocatable_vcpus(vcpus, cpu_ratio))

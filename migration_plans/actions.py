@@ -190,14 +190,14 @@ class StepContext:
     def host_vars(self, server: SourceServer, **extra: Any) -> dict[str, Any]:
         site = self.site
         target, instance = self.target_of(server)
+        address = (self.made(instance).get("target_ip") or instance) if instance else self.resource_name
         values: dict[str, Any] = {
             "shangyun_data_paths": site.data_paths_of(self.system_code, server.hostname),
             "shangyun_target": target,
             "shangyun_services": site.services.get(self.system_code, []),
             "shangyun_commands": site.verify_commands.get(self.system_code, []),
             "shangyun_source_address": server.ip or server.hostname,
-            "shangyun_target_address": self.made(instance).get("target_ip") or instance or self.resource_name
-            if instance else self.resource_name,
+            "shangyun_target_address": address,
             "shangyun_power_off": site.power_off,
         }
         if site.address_root:

@@ -4,7 +4,7 @@ Every system appears exactly once: in a wave's items or in ``not_migrated``. Ext
 FORMATS.md are additions:
 
 - reasons in both languages, flags, the sizing basis and window;
-- each target's instance groups, demand, allocation and waste;
+- each target's instance groups, demand, allocation and waste (allocation beyond demand, % of demand);
 - the wave order's objective, its bound and gap;
 - ``finance``: the savings model (``migration_plans.savings``), in 万元.
 
@@ -35,7 +35,7 @@ def target_json(target: Target) -> dict[str, Any]:
         "allocated": {"vcpus": round(target.vcpus, 2), "memory_gb": round(target.memory_gb, 2),
                       "instances": target.count},
         "demand": {"vcpus": target.demand_vcpus, "memory_gb": target.demand_memory_gb},
-        "waste": {"vcpus": round(waste_v, 4), "memory_gb": round(waste_m, 4)},
+        "waste_pct": {"vcpus": round(waste_v * 100, 1), "memory_gb": round(waste_m * 100, 1)},
     }
     if target.kind == "kubernetes":
         data["replicas"] = first.count

@@ -24,16 +24,13 @@ YEAR_HEADER = ["year 年度", "baseline 基线成本 (万元)", "room cost paid 
 
 def _item_row(item: dict[str, Any], wave: Any) -> list[Any]:
     target = item.get("target") or {}
-    demand, allocated, waste = (target.get(k) or {} for k in ("demand", "allocated", "waste"))
+    demand, allocated, waste = (target.get(k) or {} for k in ("demand", "allocated", "waste_pct"))
     instances = " + ".join(f"{g['flavor']}×{g['count']}" for g in target.get("instances") or [])
-
-    def pct(value: Any) -> Any:
-        return None if value is None else round(value * 100, 1)
 
     return [wave, item["system"], item["name"], item["strategy"], target.get("platform_name"), target.get("flavor"),
             target.get("count"), target.get("vcpus"), target.get("memory_gb"), target.get("disk_gb"), instances or None,
             demand.get("vcpus"), demand.get("memory_gb"), allocated.get("vcpus"), allocated.get("memory_gb"),
-            pct(waste.get("vcpus")), pct(waste.get("memory_gb")), target.get("monthly_cny"), item.get("move_group"),
+            waste.get("vcpus"), waste.get("memory_gb"), target.get("monthly_cny"), item.get("move_group"),
             ",".join(item["servers"]), item["reason_zh"], item["reason"], "; ".join(item.get("flags", []))]
 
 

@@ -85,6 +85,17 @@ class AlreadyRetired:
 
 
 @dataclass
+class AlreadyMigrated:
+    name: str = "already-migrated"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if system.status != "migrated":
+            return None
+        return Decision(system.code, Strategy.RETAIN, "已迁移上云，无需再迁移",
+                        "already migrated: nothing left to move")
+
+
+@dataclass
 class NoServers:
     name: str = "no-servers"
 
@@ -170,8 +181,8 @@ class Rehost:
                                f"rehost on {target.platform} as {target.summary}", target), need, system)
 
 
-DEFAULT_RULES: tuple[Rule, ...] = (Classified(), AlreadyRetired(), NoServers(), Zombie(), SpecialHardware(),
-                                   MlpsAboveCloud(), Containerized(), Rehost())
+DEFAULT_RULES: tuple[Rule, ...] = (Classified(), AlreadyRetired(), AlreadyMigrated(), NoServers(), Zombie(),
+                                   SpecialHardware(), MlpsAboveCloud(), Containerized(), Rehost())
 
 
 def decide(system: SystemFacts, ctx: RuleContext, rules: Sequence[Rule] = DEFAULT_RULES) -> Decision:

@@ -28,7 +28,10 @@ def _project_driver(conn: Any, department: str) -> OpenStackDriver:
     return driver.in_project(project)
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_rehost_wave_on_the_test_cloud(testcloud: Any, planned: str, tmp_path: Path) -> None:
+    """On PostgreSQL only: what this test adds is the cloud's side; the executor's database side runs on
+    both backends in ``test_executor``."""
     db_url = planned
     wave, codes = _wave_of(db_url, "rehost", at_least=2)
     moving = codes[:2]
@@ -191,6 +194,7 @@ def test_an_approved_request_raises_the_project_quota(testcloud: Any, db_url: st
             testcloud.identity.delete_project(project)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_an_item_of_several_instances_makes_each_with_its_volume(testcloud: Any, db_url: str,
                                                                   tmp_path: Path) -> None:
     """A system the plan sizes as 2 × t.2c4g (its demand exceeds every single flavor) gets two servers,

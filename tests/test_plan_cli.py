@@ -38,7 +38,7 @@ def test_zombies_are_marked_with_evidence_and_audited(db_url: str, tiny_estate: 
     engine = create_db_engine(db_url)
     with Session(engine) as session:
         zombies = session.exec(select(BusinessSystem).where(BusinessSystem.status == "zombie")).all()
-        audits = session.exec(select(AuditLog).where(AuditLog.entity == "system")).all()
+        audits = session.exec(select(AuditLog).where(AuditLog.entity == "system", AuditLog.action == "update")).all()
     engine.dispose()
     assert zombies, result.stdout
     for system in zombies:

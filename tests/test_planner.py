@@ -66,11 +66,14 @@ def test_strategy_rules_and_reasons() -> None:
         system("S6", mlps_level=4),
         system("S7", containerized=True),
         system("S8"),
+        system("S9", status="migrated", servers=()),
     ]
     result = plan(estate(systems), params(max_systems_per_wave=10))
     got = {c: d.strategy for c, d in result.decisions.items()}
     assert got == {"S1": Strategy.RETAIN, "S2": Strategy.RETIRE, "S3": Strategy.RETAIN, "S4": Strategy.RETIRE,
-                   "S5": Strategy.RELOCATE, "S6": Strategy.RELOCATE, "S7": Strategy.REPLATFORM, "S8": Strategy.REHOST}
+                   "S5": Strategy.RELOCATE, "S6": Strategy.RELOCATE, "S7": Strategy.REPLATFORM, "S8": Strategy.REHOST,
+                   "S9": Strategy.RETAIN}
+    assert "already migrated" in result.decisions["S9"].reason_en and "S9" not in result.wave_of
     s1, s6 = result.decisions["S1"], result.decisions["S6"]
     assert s1.target is None and "涉密" in s1.reason_zh and "classified" in s1.reason_en
     assert "等保4级" in s6.reason_zh and "above every cloud platform" in s6.reason_en and s6.target is None

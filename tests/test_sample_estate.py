@@ -51,6 +51,10 @@ def test_city_matches_the_domain_figures() -> None:
     cross = sum(department[a] != department[b] for a, b, *_ in deps)
     assert 0 < cross < len(deps) / 3 and any(v.parse_bool(d[3]) for d in deps)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in s[1]) for s in systems)
+    # real city clouds report 72–80 % allocated: allocated ÷ (physical vCPUs × overcommit), as everywhere
+    for row in estate.tables["platforms"][1]:
+        vcpus, allocated, overcommit = float(row[3]), float(row[6]), float(row[9])
+        assert 0.719 <= allocated / (vcpus * overcommit) <= 0.80, row
 
 
 def test_city_samples_span_90_days_hourly_for_the_last_30_with_zombies_under_5_percent() -> None:

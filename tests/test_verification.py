@@ -25,6 +25,7 @@ from migration_plans.site import Site
 from migration_plans.verification import VerificationFailedError, verify
 from tests.conftest import run_cli
 from tests.test_executor import _items, _site, _wave_of
+from tests.test_playbooks import _source
 
 TARGET = {"platform": "openstack", "platform_name": "os", "flavor": "g.4c16g", "vcpus": 4, "memory_gb": 16,
           "count": 1, "disk_gb": 10, "monthly_cny": 500}
@@ -57,14 +58,6 @@ def service() -> Iterator[int]:
     server.server_close()
 
 
-def _data(tmp_path: Path) -> Path:
-    data = tmp_path / "source" / "data"
-    (data / "nested").mkdir(parents=True)
-    (data / "ledger.csv").write_text("id,amount\n1,100\n", encoding="utf-8")
-    (data / "nested" / "blob.bin").write_bytes(bytes(range(256)) * 16)
-    return data
-
-
 def _context(site: Site, target_ip: str | None = None) -> StepContext:
     resources = {"instances": {"sy-s00001": {"target_ip": target_ip}}} if target_ip else {}
     return StepContext(run_id=1, item_id=1, system_code="S00001", system_name="x", department_code="D1",
@@ -73,7 +66,7 @@ def _context(site: Site, target_ip: str | None = None) -> StepContext:
 
 
 def test_checks_on_a_local_target_pass_and_each_failure_is_named(tmp_path: Path, service: int) -> None:
-    data = _data(tmp_path)
+    data = _source(tmp_path)
     target_root = tmp_path / "targets"
     shutil.copytree(data, target_root / "S00001" / "src01" / "data")  # what the sync step made
     (tmp_path / "VERSION").write_text("release 2.3\n", encoding="utf-8")
@@ -105,7 +98,7 @@ def test_checks_over_ssh_run_on_the_new_instance(tmp_path: Path, sshd: dict[str,
     ssh = {"ansible_port": int(sshd["port"]), "ansible_user": getpass.getuser(),
            "ansible_ssh_private_key_file": sshd["key"], "ansible_python_interpreter": "/usr/bin/python3",
            "ansible_ssh_common_args": f"-o UserKnownHostsFile={sshd['known_hosts']} -o StrictHostKeyChecking=yes"}
-    data = _data(tmp_path)
+    data = _source(tmp_path)
     target_root = tmp_path / "instance-disk"
     shutil.copytree(data, target_root / "S00001" / "src01" / "data")
     (tmp_path / "motd").write_text("welcome to sy-s00001\n", encoding="utf-8")

@@ -28,6 +28,7 @@ const TEXT = {
     no_hosts: "暂无宿主机数据：平台由调查表导入，未采集宿主机。对该平台运行 OpenStack 采集（shangyun collect openstack）或 Kubernetes 采集后，这里显示每台宿主机的分配率与CPU负载。",
     no_history: "暂无历史数据：每次导入调查表或采集云平台都会记录当天的分配与使用，积累后这里显示趋势与预测。",
     no_plan: "暂无迁移计划：运行 shangyun plan create 生成计划后显示各批次。",
+    no_systems: "暂无业务系统：用 shangyun import 导入调查表后显示。",
     closable_rooms: "可关停的机房（按关停评分排序）", blocked_rooms: "暂不能关停的机房", unblock: "如何才能关停",
   },
   en: {
@@ -57,6 +58,7 @@ const TEXT = {
     no_hosts: "No host data: this platform came from the survey, and its hosts were never collected. Run the OpenStack collector (shangyun collect openstack) or the Kubernetes collector on it to see each host's allocation and CPU load here.",
     no_history: "No history yet: every survey import and cloud collection records the day's allocation and use; once days accumulate, the trend and forecast appear here.",
     no_plan: "No migration plan yet: run shangyun plan create to see its waves here.",
+    no_systems: "No business systems yet: import a survey with shangyun import to see them here.",
     closable_rooms: "Rooms that can close (by score)", blocked_rooms: "Rooms that cannot close yet",
     unblock: "What would let it close",
   },
@@ -212,8 +214,12 @@ const RENDER = {
         <div class="card"><h2>${esc(t("wave_progress"))}</h2><div class="chart" id="progress"></div></div></div>`;
     const pie = (data) => ({ tooltip: {}, series: [{ type: "pie", radius: ["35%", "70%"],
       data: Object.entries(data).map(([name, value]) => ({ name: label(name), value })) }] });
-    chart($("#strategy"), pie(o.systems_by_strategy));
-    chart($("#status"), pie(o.systems_by_status));
+    const empty = (id, key) => { $(id).outerHTML = `<p class="note empty">${esc(t(key))}</p>`; };
+    if (Object.keys(o.systems_by_strategy).length) chart($("#strategy"), pie(o.systems_by_strategy));
+    else empty("#strategy", "no_plan");
+    if (Object.keys(o.systems_by_status).length) chart($("#status"), pie(o.systems_by_status));
+    else empty("#status", "no_systems");
+    if (!o.waves.length) { empty("#progress", "no_plan"); return; }
     const waves = o.waves.map((w) => `${t("wave")} ${w.index}`);
     chart($("#progress"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "category", data: waves },
       yAxis: { type: "value" }, series: [
@@ -312,7 +318,13 @@ const RENDER = {
   },
 
   async savings(section) {
-    const report = await json(`/savings?lang=${state.lang}`);
+    const response = await api(`/savings?lang=${state.lang}`);
+    if (!response.ok) {
+      const detail = (await response.json()).detail;
+      section.innerHTML = `<h1>${esc(t("savings"))}</h1><p class="note empty">${esc(response.status === 404 ? t("no_plan") : detail)}</p>`;
+      return;
+    }
+    const report = await response.json();
     const w = (v) => num(v, 1);
     section.innerHTML = `<h1>${esc(t("savings"))} <span class="note">${esc(report.plan)}</span></h1>
       <div class="toolbar"><button id="download" type="button">${esc(t("download"))}</button>

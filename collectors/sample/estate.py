@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.sample import names as n
+from inventory.capacity import allocatable_vcpus
 
 DEFAULT_UNTIL = dt.date(2026, 11, 1)
 CPU_PRICE_MONTH = 46.0
@@ -321,7 +322,8 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
         memory, storage = int(memory_gb * share * 3.5), int(storage_gb * share * 3.5)
         used = rng.uniform(0.72, 0.80)  # real city clouds report >75 % allocated
         platform_rows.append([name, kind, f"第{'一二三四'[mlps - 1]}级", total, f"{memory}G", f"{storage // 1024}T",
-                              int(total * ratio * used), f"{int(memory * used)}G", f"{int(storage * used * 0.9)}G",
+                              int(allocatable_vcpus(total, ratio) * used), f"{int(memory * used)}G",
+                              f"{int(storage * used * 0.9)}G",
                               ratio, CPU_PRICE_MONTH, RAM_GB_PRICE_MONTH, DISK_GB_PRICE_MONTH])
         # compute 1:2, general 1:4, memory 1:8 and large-memory 1:16 (government servers run at 5–15 %
         # CPU but 30–60 % memory, so right-sized demand is memory-heavy)

@@ -6,9 +6,9 @@ table: one agent reporting today must not push every surveyed server out of the 
 says which days it used (first and last day with data, and how many days had data), so evidence can
 name them. A server without rollups has no window: its use is unknown, not zero.
 
-The scan is one pass over the rollups since the earliest window start, streamed into NumPy (no ORDER
-BY or GROUP BY over the rows: on a province's rollups those walk the index with a random lookup per
-row); the per-server newest day comes from the primary key's index.
+The scan is one pass over the rollups since the earliest window start, streamed into compact NumPy
+columns (no ORDER BY or GROUP BY over the rows: on a province's rollups those walk the index with a
+random lookup per row); the per-server newest day comes from the primary key's index.
 """
 
 from __future__ import annotations
@@ -53,6 +53,33 @@ def _as_date(value: object) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
 
 
+def _scan(session: Session, sql: str, binds: list[object]) -> list[np.ndarray] | None:
+    """The rollup rows as compact columns (server id, day ordinal: int32; figures: float32), ordered by
+    server. Streamed in blocks and sorted by column, so a province's year of rollups stays in memory once."""
+    # The DB-API cursor hands back plain tuples; SQLAlchemy Rows cost more than the scan itself here.
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    parts: list[list[np.ndarray]] = [[] for _ in range(7)]
+    try:
+        cursor.execute(sql, binds)
+        while block := cursor.fetchmany(200_000):
+            rows = np.fromiter(chain.from_iterable(block), dtype=np.float64, count=len(block) * 7).reshape(-1, 7)
+            for k in range(7):
+                parts[k].append(rows[:, k].astype(np.int32 if k < 2 else np.float32))
+    finally:
+        cursor.close()
+    if not parts[0]:
+        return None
+    order = np.argsort(np.concatenate(parts[0]), kind="stable")
+    columns = []
+    for k in range(7):
+        column = np.concatenate(parts[k])
+        parts[k] = []
+        columns.append(column[order])
+    return columns
+
+
 def newest_days(session: Session, server_ids: Iterable[int] | None = None) -> dict[int, dt.date]:
     """Each server's newest rollup day (from the primary key's index)."""
     daily = table_of(UtilizationDaily)
@@ -81,41 +108,29 @@ def measured_use(session: Session, lengths: Sequence[int],
            f"FROM utilization_daily WHERE day >= {mark}")
     if wanted is not None:
         sql += f" AND server_id IN ({', '.join(str(i) for i in wanted)})"
-    # The DB-API cursor hands back plain tuples; SQLAlchemy Rows cost more than the scan itself here.
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    blocks = []
-    try:
-        cursor.execute(sql, [since.isoformat() if sqlite else since])
-        while part := cursor.fetchmany(200_000):
-            blocks.append(np.fromiter(chain.from_iterable(part), dtype=np.float64, count=len(part) * 7).reshape(-1, 7))
-    finally:
-        cursor.close()
-    if not blocks:
+    columns = _scan(session, sql, [since.isoformat() if sqlite else since])
+    if columns is None:
         return out
-    data = np.concatenate(blocks)
-    del blocks
-    data = data[np.argsort(data[:, 0], kind="stable")]
-    ids = data[:, 0].astype(np.int64)
-    newest_ordinal = np.array([(newest[i] - _EPOCH).days for i in ids.tolist()], dtype=np.float64)
+    ids, days, cpu_avg, memory_avg, cpu_p95, memory_p95, disk = columns
+    servers, server_index = np.unique(ids, return_inverse=True)
+    newest_ordinal = np.array([(newest[i] - _EPOCH).days for i in servers.tolist()], dtype=np.int32)
     for length in lengths:
-        rows = data[data[:, 1] > newest_ordinal - length]
-        if not len(rows):
+        keep = days > newest_ordinal[server_index] - length
+        if not keep.any():
             continue
-        row_ids = rows[:, 0].astype(np.int64)
+        row_ids = ids[keep]
         changed = np.ones(len(row_ids), dtype=bool)
         changed[1:] = row_ids[1:] != row_ids[:-1]
         starts, counts, group = group_bounds(changed)
-        first = np.minimum.reduceat(rows[:, 1], starts).astype(np.int64).tolist()
-        cpu_avg = (np.add.reduceat(rows[:, 2], starts) / counts).tolist()
-        memory_avg = (np.add.reduceat(rows[:, 3], starts) / counts).tolist()
-        cpu_p95 = group_stats(rows[:, 4], group, starts, counts)[2].tolist()
-        memory_p95 = group_stats(rows[:, 5], group, starts, counts)[2].tolist()
-        disk = np.maximum.reduceat(rows[:, 6], starts).tolist()
+        first = np.minimum.reduceat(days[keep], starts).tolist()
+        cpu_mean = (np.add.reduceat(cpu_avg[keep].astype(np.float64), starts) / counts).tolist()
+        memory_mean = (np.add.reduceat(memory_avg[keep].astype(np.float64), starts) / counts).tolist()
+        cpu_top = group_stats(cpu_p95[keep].astype(np.float64), group, starts, counts)[2].tolist()
+        memory_top = group_stats(memory_p95[keep].astype(np.float64), group, starts, counts)[2].tolist()
+        disk_top = np.maximum.reduceat(disk[keep], starts).tolist()
         windows = out[length]
         for k, server_id in enumerate(row_ids[starts].tolist()):
             windows[server_id] = UseWindow(length, _EPOCH + dt.timedelta(days=first[k]), newest[server_id],
-                                           int(counts[k]), cpu_avg[k], memory_avg[k], cpu_p95[k], memory_p95[k],
-                                           disk[k] if disk[k] >= 0 else None)
+                                           int(counts[k]), cpu_mean[k], memory_mean[k], cpu_top[k], memory_top[k],
+                                           float(disk_top[k]) if disk_top[k] >= 0 else None)
     return out

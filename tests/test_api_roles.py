@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from api.auth import (
+from api.http.auth import (
     AUDIT_READ,
     CLOUD_READ,
     CLOUD_WRITE,

@@ -101,7 +101,7 @@ def _api(base: str, seeded: Seeded, role: str, path: str) -> Any:
 def test_each_role_sees_its_pages_with_real_figures(site: tuple[str, Seeded], browser: Any, role: str) -> None:
     from selenium.webdriver.common.by import By
 
-    from api.auth import ROLE_PERMISSIONS
+    from api.http.auth import ROLE_PERMISSIONS
     from inventory.models import Role as RoleEnum
 
     base, seeded = site

@@ -42,7 +42,7 @@ def _deployment(name: str) -> dict[str, Any]:
 
 
 def test_processes_and_probes_match_the_application() -> None:
-    from api.app import create_app
+    from api.http.app import create_app
 
     routes = {getattr(r, "path", None) for r in create_app().routes}
     api = _deployment("shangyun-api")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.routers.common import AnySelect, ListQuery, count, filtered
+from api.http.routers.common import AnySelect, ListQuery, count, filtered
 from inventory.models import Department, Room, Server
 from inventory.search_index import TRIGRAM_INDEXES, ensure_trigram_indexes
 from tests.conftest import _empty_pg

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from api.auth import PLANS_READ, SessionDep, require
-from api.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filtered, not_found, page
+from api.http.auth import PLANS_READ, require
+from api.http.deps import SessionDep
+from api.http.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filtered, not_found, page
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
 from inventory.users import Principal

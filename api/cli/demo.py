@@ -33,8 +33,9 @@ def demo_command(
     estate_dir: Annotated[Path, typer.Option("--dir", help="where the sample survey files go")] = Path("demo-estate"),
 ) -> None:
     """Build the sample city, import it through the survey importer and summarise the inventory."""
-    from api.cli_inventory import import_command, rooms_command, sample_command
-    from api.cli_plan import create_command, savings_command, zombies_command
+    from api.cli.inventory import rooms_command
+    from api.cli.plan import create_command, savings_command, zombies_command
+    from api.cli.survey import import_command, sample_command
     from inventory.costs import Basis
     from inventory.db import session_scope
     from inventory.queries import inventory_summary, room_rows
@@ -132,7 +133,8 @@ def _collect_live(estate_dir: Path) -> None:
 
     from sqlmodel import select
 
-    from api.cli_collect import collect_ansible_command, collect_openstack_command, conflicts_command
+    from api.cli.collect import collect_ansible_command, collect_openstack_command
+    from api.cli.inventory import conflicts_command
     from collectors.agent import collect_report
     from inventory.agent_ingest import ingest_report
     from inventory.db import session_scope
@@ -184,7 +186,7 @@ def _execute_wave_one(estate_dir: Path) -> None:
     import yaml
     from sqlmodel import col, select
 
-    from api.cli_migrate import _work
+    from api.cli.migrate import _work
     from inventory.audit import Actor
     from inventory.db import get_engine, session_scope
     from inventory.models import PlanItem, PlanWave, Room, RoomStatus, Server, SystemServer
@@ -249,7 +251,7 @@ def _schedule(estate_dir: Path) -> None:
     """Rebalance a generated cluster, forecast the sample platforms with the plan, rank the rooms to close."""
     import json
 
-    from api.cli_schedule import forecast_command, rebalance_command, rooms_command
+    from api.cli.schedule import forecast_command, rebalance_command, rooms_command
     from scheduler.sample_cluster import generate_cluster
 
     snapshot = estate_dir / "cloud-snapshot.json"

@@ -312,7 +312,7 @@ def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSIO
                     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="also write the workbook here")] = None,
                     ) -> None:
     """The plan's savings for finance (万元): per fiscal year, and the rooms each wave closes."""
-    from api.cli_report import print_savings
+    from api.cli.report import print_savings
     from inventory.db import session_scope
     from migration_plans.export import finance_workbook
     from migration_plans.finance import PlanWithoutSavingsError, savings_report

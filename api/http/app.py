@@ -101,8 +101,8 @@ def create_app() -> FastAPI:
             session.commit()
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
-    from api import metrics
-    from api.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance, imports, plans
+    from api.http import metrics
+    from api.http.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance, imports, plans
 
     metrics.install(app)
     static = Path(__file__).parent / "static"

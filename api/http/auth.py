@@ -8,7 +8,7 @@ the estate and request permissions only for their own department: routers narrow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from api.cache import TtlCache
+from api.http.cache import TtlCache
 from inventory.db import get_engine
 from inventory.models import Role
 from inventory.users import Principal, authenticate, token_hash
@@ -46,22 +46,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 PRINCIPALS: TtlCache[Principal] = TtlCache(30.0, 4096)
 
 
-async def db_session() -> AsyncIterator[Session]:
-    """A session for one request. Opening one does no I/O, so it happens on the event loop; closing
-    one that holds a connection (a rollback and a return to the pool) happens in the thread pool.
-    Every cheap dependency is ``async`` for the same reason: each hop to the thread pool costs more
-    than the work itself."""
-    session = Session(get_engine(), expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        if session.get_transaction() is None:
-            session.close()
-        else:
-            await run_in_threadpool(session.close)
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
 
 
 bearer = HTTPBearer(scheme_name="bearer", auto_error=False,

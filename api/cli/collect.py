@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -73,25 +73,6 @@ def _drain(queue: DiskQueue, url: str, token: str) -> tuple[int, int, str]:
     return sent, waiting, reasons[0] if reasons else ""
 
 
-def serve_command(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    scheduler: Annotated[bool, typer.Option(help="run the scheduled jobs in-process (one active instance per "
-                                            "database)")] = True,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
-    access_log: Annotated[bool, typer.Option(help="log every request (latency is in /metrics either way)")] = False,
-) -> None:
-    """Run the HTTP server (API under /api/v1) with the scheduler in-process unless --no-scheduler."""
-    import os
-
-    import uvicorn
-
-    from inventory.db import get_engine
-
-    if not scheduler:
-        os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "false"
-    get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info", workers=workers, access_log=access_log)
 
 
 @collect_app.command("openstack")
@@ -203,65 +184,13 @@ def snapshot_command(
     Console().print(f"wrote {out}: {len(snapshot['hosts'])} hosts, {len(snapshot['instances'])} instances")
 
 
-samples_app = typer.Typer(help="Raw utilization samples.", no_args_is_help=True)
 
 
-@samples_app.command("prune")
-def prune_command(
-    days: Annotated[int | None, typer.Option(
-        min=1, help="keep this many days (default SHANGYUN_SAMPLE_RETENTION_DAYS)")] = None,
-) -> None:
-    """Delete raw samples past the retention window; the daily rollups stay."""
-    from inventory.audit import Actor
-    from inventory.db import session_scope
-    from inventory.retention import prune_samples
-    from inventory.settings import get_settings
-
-    keep = days or get_settings().sample_retention_days
-    with session_scope() as session:
-        deleted = prune_samples(session, keep, Actor.cli())
-    Console().print(f"deleted {deleted} raw sample(s) older than {keep} days; daily rollups kept")
 
 
-def conflicts_command(
-    host: Annotated[str | None, typer.Option(help="only this hostname")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
-) -> None:
-    """Server facts on which sources disagree: the value kept (measured beats declared, newer beats older)
-    and what the other sources said."""
-    import json
-
-    from rich.table import Table
-
-    from inventory.db import session_scope
-    from inventory.reconcile import conflicts
-
-    with session_scope() as session:
-        found = conflicts(session, host)
-
-    def described(o: Any) -> dict[str, Any]:
-        return {"source": o.source, "value": o.value, "at": o.at.isoformat()}
-
-    if as_json:
-        sys.stdout.write(json.dumps([{"hostname": c.hostname, "field": c.field, "chosen": described(c.chosen),
-                                      "others": [described(o) for o in c.others]} for c in found],
-                                    ensure_ascii=False, indent=2) + "\n")
-        return
-    table = Table(title="conflicts 数据冲突 (kept value: measured beats declared, newer beats older)")
-    for column in ("hostname", "field", "kept", "from", "others"):
-        table.add_column(column)
-    for c in found:
-        others = "; ".join(f"{o.value!r} ({o.source}, {o.at:%Y-%m-%d %H:%M})" for o in c.others)
-        table.add_row(c.hostname, c.field, repr(c.chosen.value), f"{c.chosen.source}, {c.chosen.at:%Y-%m-%d %H:%M}",
-                      others)
-    Console().print(table)
-    Console().print(f"{len(found)} conflict(s)")
 
 
 def register(app: typer.Typer) -> None:
     """Add the collection commands to ``app``."""
     app.add_typer(collect_app, name="collect")
-    app.add_typer(samples_app, name="samples")
     app.add_typer(cloud_app, name="cloud")
-    app.command("serve")(serve_command)
-    app.command("conflicts")(conflicts_command)

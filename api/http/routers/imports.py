@@ -14,8 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 
-from api.auth import ESTATE_READ, ESTATE_WRITE, SessionDep, require, scope_department
-from api.routers.common import ListQueryDep, Page, filtered, page
+from api.http.auth import ESTATE_READ, ESTATE_WRITE, require, scope_department
+from api.http.deps import SessionDep
+from api.http.routers.common import ListQueryDep, Page, filtered, page
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import BusinessSystem, Dependency

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.auth import COSTS_READ, SessionDep, require
+from api.http.auth import COSTS_READ, require
+from api.http.deps import SessionDep
 from inventory.users import Principal
 from migration_plans.finance import PlanWithoutSavingsError, SavingsReport, savings_report
 from migration_plans.store import PlanNotFoundError, named_or_current

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from api.auth import AUDIT_READ, SessionDep, require
-from api.routers.common import ListQueryDep, Page, filtered, page
+from api.http.auth import AUDIT_READ, require
+from api.http.deps import SessionDep
+from api.http.routers.common import ListQueryDep, Page, filtered, page
 from inventory.models import AuditLog
 from inventory.users import Principal
 

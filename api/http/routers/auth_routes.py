@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from api.auth import ROLE_PERMISSIONS, SessionDep, current_principal
-from api.routers.common import StrictBody
+from api.http.auth import ROLE_PERMISSIONS, current_principal
+from api.http.deps import SessionDep
+from api.http.routers.common import StrictBody
 from inventory.models import Department
 from inventory.settings import get_settings
 from inventory.users import Principal, login

@@ -10,8 +10,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, R
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from api.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, SessionDep, require
-from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
+from api.http.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, require
+from api.http.deps import SessionDep
+from api.http.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory import clock
 from inventory.audit import Actor
 from inventory.capacity import allocated, allocation_ratios, use_ratios, used
@@ -107,7 +108,7 @@ def list_forecasts(session: SessionDep, _: Annotated[Principal, Depends(require(
                    platform: str | None = None) -> list[ForecastOut]:
     """Per platform: when allocation and measured use cross 75% and 90%, and hosts to add (figures up to
     15 s old)."""
-    from api.routers.dashboard import FIGURES
+    from api.http.routers.dashboard import FIGURES
 
     found: list[ForecastOut] = FIGURES.get(("forecasts", horizon, platform),
                                            lambda: _forecasts(session, horizon, platform))

@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from api.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, SessionDep, require, scope_department
-from api.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
+from api.http.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, require, scope_department
+from api.http.deps import SessionDep
+from api.http.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
 from inventory.queries import room_rows
 from inventory.settings import get_cost_defaults
@@ -105,7 +106,7 @@ def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomOut:
 
 def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> list[RoomOut]:
     """The rooms with counts and (for cost readers) costs; a page's figures are kept up to 15 s."""
-    from api.routers.dashboard import FIGURES
+    from api.http.routers.dashboard import FIGURES
 
     if not rooms:
         return []

@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from api.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, SessionDep, require
-from api.cache import TtlCache
+from api.http.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, require
+from api.http.cache import TtlCache
+from api.http.deps import SessionDep
 from inventory import clock
 from inventory.capacity import allocatable, allocation_ratios, host_allocation_ratio, use_ratios
 from inventory.models import (

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from api.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, SessionDep, require, scope_department
-from api.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
+from api.http.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, require, scope_department
+from api.http.deps import SessionDep
+from api.http.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory import clock
 from inventory.audit import Actor
 from inventory.models import CapacityRequest, CloudPlatform, Department

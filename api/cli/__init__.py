@@ -1,0 +1,62 @@
+"""The ``shangyun`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from api.cli import (
+    capacity,
+    collect,
+    db,
+    demo,
+    deps,
+    inventory,
+    migrate,
+    plan,
+    report,
+    schedule,
+    scheduler,
+    serve,
+    survey,
+    users,
+)
+
+app = typer.Typer(
+    help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Refuse to start on invalid settings (e.g. the development secret in production), naming the setting."""
+    from pydantic import ValidationError
+
+    from inventory.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            err_console.print("[red]error:[/] " + escape(error["msg"].removeprefix("Value error, ")))
+        raise typer.Exit(2) from None
+
+
+for group in (survey, inventory, plan, collect, deps, migrate, schedule, scheduler, report, users, capacity, db, serve):
+    group.register(app)
+app.command("demo")(demo.demo_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

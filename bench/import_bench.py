@@ -31,9 +31,9 @@ PROVINCE_RSS_LIMIT_MB = 2048
 
 def _worker(path: str, url: str) -> None:
     """Import ``path`` into ``url`` and print seconds, rows and peak RSS as JSON (runs in a child)."""
+    from collectors.survey.importer import import_survey
     from inventory.audit import Actor
     from inventory.db import create_db_engine, upgrade
-    from inventory.imports import import_survey
 
     engine = create_db_engine(url)
     upgrade(engine)

@@ -39,9 +39,9 @@ def _database(scale: str) -> str:
     path = OUT / f"plan-{scale}.db"
     url = f"sqlite:///{path}"
     if not path.exists():
+        from collectors.survey.importer import import_survey
         from inventory.audit import Actor
         from inventory.db import create_db_engine, upgrade
-        from inventory.imports import import_survey
 
         engine = create_db_engine(url)
         upgrade(engine)
@@ -56,9 +56,9 @@ def _worker(scale: str, url: str) -> None:
     from inventory.db import create_db_engine
     from inventory.settings import get_cost_defaults
     from migration_plans.load import load_estate
-    from migration_plans.model import PlanParams, Strategy
-    from migration_plans.planner import plan
-    from migration_plans.waves import DepartmentOrder, RandomOrder
+    from migration_plans.planning.model import PlanParams, Strategy
+    from migration_plans.planning.planner import plan
+    from migration_plans.planning.waves import DepartmentOrder, RandomOrder
 
     engine = create_db_engine(url)
     started = time.perf_counter()

@@ -14,7 +14,7 @@ import socket
 
 import psutil
 
-from collectors.report import AgentReport, Connection, Disk, Listening
+from inventory.records.agent import AgentReport, Connection, Disk, Listening
 
 GB = 1024**3
 PSEUDO_FS = {"tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "autofs", "nsfs"}

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.report import Listening
+from inventory.errors import ExternalError
+from inventory.records.agent import Listening
+from inventory.records.hosts import HostFacts, HostFailure
 
 PLAYBOOK = Path(__file__).parent / "ansible" / "gather.yml"
 LISTENING_TASK = "Listening TCP ports"
@@ -27,30 +29,8 @@ BYTES_PER_GB = 1024**3
 _SS_LINE = re.compile(r"^\S+\s+\d+\s+\d+\s+(?P<local>\S+):(?P<port>\d+)\s+\S+(?:\s+users:\(\(\"(?P<proc>[^\"]+)\")?")
 
 
-@dataclass(frozen=True)
-class HostFacts:
-    """What Ansible learnt of one host, in the inventory's units."""
-
-    inventory_name: str
-    hostname: str
-    cpu_cores: int | None
-    memory_gb: float | None
-    storage_gb: float | None
-    os: str | None
-    ip: str | None
-    serial: str | None
-    vendor: str | None
-    model: str | None
-    hypervisor: bool | None
-    virtualization: str | None
-    room: str | None = None
-    listening: list[Listening] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class HostFailure:
-    inventory_name: str
-    reason: str
 
 
 @dataclass
@@ -59,7 +39,7 @@ class AnsibleRun:
     failures: list[HostFailure] = field(default_factory=list)
 
 
-class AnsibleError(RuntimeError):
+class AnsibleError(ExternalError):
     """The run itself could not start (bad inventory, no ansible-playbook); message safe to show."""
 
 

@@ -10,51 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from collectors.openstack_cloud import CloudError
+from drivers.kubernetes import quantity
+from inventory.records.cloud import KubeFacts, NamespaceRecord, NodeRecord
 
 GIB = Decimal(1024**3)
 TERMINAL_PHASES = {"Succeeded", "Failed"}
 
 
-@dataclass(frozen=True)
-class NodeRecord:
-    name: str
-    cpu: float  # allocatable cores
-    memory_gb: float
-    disk_gb: float  # allocatable ephemeral storage
-    ready: bool
-    zone: str | None
-    cpu_usage: float | None = None  # cores, from the metrics API
-    memory_usage_gb: float | None = None
 
 
-@dataclass(frozen=True)
-class NamespaceRecord:
-    name: str
-    pods: int
-    cpu_request: float
-    memory_request_gb: float
-    cpu_usage: float | None
-    memory_usage_gb: float | None
 
 
-@dataclass
-class KubeFacts:
-    collected_at: dt.datetime
-    nodes: list[NodeRecord] = field(default_factory=list)
-    namespaces: list[NamespaceRecord] = field(default_factory=list)
-    metrics_available: bool = False
 
 
-def quantity(value: Any) -> Decimal:
-    """A Kubernetes quantity (``250m``, ``16Gi``, ``1e3``) as a number of base units."""
-    from kubernetes.utils import parse_quantity
-
-    return Decimal(0) if value in (None, "") else Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
 
 
 def _gb(value: Any) -> float:
@@ -143,19 +115,3 @@ def _collect(core: Any, custom: Any) -> KubeFacts:
     return facts
 
 
-def api_client_from_kubeconfig(config_file: str | None, context: str | None) -> tuple[Any, str]:
-    """A client for ``context`` of the kubeconfig (default: ``$KUBECONFIG`` or ``~/.kube/config``, and its
-    current context), and the context's name."""
-    from kubernetes import config
-    from kubernetes.config.config_exception import ConfigException
-
-    try:
-        contexts, current = config.list_kube_config_contexts(config_file=config_file)  # type: ignore[no-untyped-call]
-        name = context or current["name"]
-        if name not in {c["name"] for c in contexts}:
-            raise CloudError(f"kubeconfig has no context {name!r}")
-        client = config.new_client_from_config(config_file=config_file, context=name)  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError, KeyError, TypeError) as exc:
-        # The message names what is wrong, never the credentials the file holds.
-        raise CloudError(f"kubeconfig not usable ({type(exc).__name__})") from None
-    return client, name

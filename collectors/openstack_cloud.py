@@ -9,77 +9,29 @@ that never contains credentials.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as os_exceptions
 
+from inventory.errors import ExternalError
+from inventory.records.cloud import CloudFacts, FlavorRecord, HostRecord, InstanceRecord, PoolRecord, VolumeRecord
 
-class CloudError(RuntimeError):
+
+class CloudError(ExternalError):
     """The cloud could not be read; the message is safe to show (no credentials)."""
 
 
-@dataclass(frozen=True)
-class HostRecord:
-    name: str
-    vcpus: int
-    memory_gb: float
-    disk_gb: float
-    cpu_ratio: float
-    ram_ratio: float
-    state: str
-    zone: str | None
 
 
-@dataclass(frozen=True)
-class FlavorRecord:
-    name: str
-    vcpus: int
-    memory_gb: float
-    disk_gb: float
 
 
-@dataclass(frozen=True)
-class InstanceRecord:
-    external_id: str
-    name: str
-    host: str | None
-    flavor: str | None
-    vcpus: int
-    memory_gb: float
-    disk_gb: float
-    project: str | None
-    status: str
-    cpu_util: float | None = None  # 0..1, from the server's diagnostics when measured
-    memory_util: float | None = None
 
 
-@dataclass(frozen=True)
-class PoolRecord:
-    name: str
-    capacity_gb: float | None
-    backend: str | None
-    free_gb: float | None = None
 
 
-@dataclass(frozen=True)
-class VolumeRecord:
-    external_id: str
-    pool: str | None
-    size_gb: float
-    instance: str | None
 
 
-@dataclass
-class CloudFacts:
-    collected_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    hosts: list[HostRecord] = field(default_factory=list)
-    flavors: list[FlavorRecord] = field(default_factory=list)
-    instances: list[InstanceRecord] = field(default_factory=list)
-    pools: list[PoolRecord] = field(default_factory=list)
-    volumes: list[VolumeRecord] = field(default_factory=list)
 
 
 def _capacity(value: Any) -> float | None:

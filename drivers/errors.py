@@ -4,8 +4,10 @@ it names what failed and why, never a credential."""
 
 from __future__ import annotations
 
+from inventory.errors import ExternalError
 
-class DriverError(RuntimeError):
+
+class DriverError(ExternalError):
     """A driver call failed; ``str(exc)`` is a safe, readable reason."""
 
 

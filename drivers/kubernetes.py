@@ -9,6 +9,7 @@ and connection errors become ``drivers.errors`` without the kubeconfig's credent
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
@@ -26,13 +27,7 @@ class KubernetesDriver:
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, timeout: int = 600) -> KubernetesDriver:
-        from collectors.kubernetes_cluster import api_client_from_kubeconfig
-        from collectors.openstack_cloud import CloudError
-
-        try:
-            client, _ = api_client_from_kubeconfig(kubeconfig, context)
-        except CloudError as exc:
-            raise UnreachableError(str(exc)) from None
+        client, _ = api_client_from_kubeconfig(kubeconfig, context)
         return cls(client, timeout)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -75,8 +70,6 @@ class KubernetesDriver:
         else:
             current = dict(found.spec.hard or {})
             if never_lower:
-                from collectors.kubernetes_cluster import quantity
-
                 cpu = max(cpu, float(quantity(current.get("requests.cpu", "0"))))
                 memory_gb = max(memory_gb, float(quantity(current.get("requests.memory", "0"))) / 1024**3)
                 hard = {"requests.cpu": _cpu(cpu), "requests.memory": f"{round(memory_gb * 1024)}Mi"}
@@ -90,8 +83,6 @@ class KubernetesDriver:
         """Add ``cpu`` cores and ``memory_gb`` to the namespace's quota (made with these if it has none)."""
         found = self._exists(f"quota {name}", self.core.read_namespaced_resource_quota, QUOTA_NAME, name)
         hard = dict(found.spec.hard or {}) if found is not None else {}
-        from collectors.kubernetes_cluster import quantity
-
         total_cpu = float(quantity(hard.get("requests.cpu", "0"))) + cpu
         total_memory = float(quantity(hard.get("requests.memory", "0"))) / 1024**3 + memory_gb
         self.ensure_namespace(name, cpu=total_cpu, memory_gb=total_memory)
@@ -164,3 +155,28 @@ def _container_differs(deployment: Any, image: str, requests: dict[str, str], re
     container = deployment.spec.template.spec.containers[0]
     current = dict((container.resources.requests if container.resources else None) or {})
     return bool(container.image != image or current != requests or deployment.spec.replicas != replicas)
+
+
+def quantity(value: Any) -> Decimal:
+    """A Kubernetes quantity (``250m``, ``16Gi``, ``1e3``) as a number of base units."""
+    from kubernetes.utils import parse_quantity
+
+    return Decimal(0) if value in (None, "") else Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
+
+
+def api_client_from_kubeconfig(config_file: str | None, context: str | None) -> tuple[Any, str]:
+    """A client for ``context`` of the kubeconfig (default: ``$KUBECONFIG`` or ``~/.kube/config``, and its
+    current context), and the context's name."""
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=config_file)  # type: ignore[no-untyped-call]
+        name = context or current["name"]
+        if name not in {c["name"] for c in contexts}:
+            raise UnreachableError(f"kubeconfig has no context {name!r}")
+        client = config.new_client_from_config(config_file=config_file, context=name)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError, KeyError, TypeError) as exc:
+        # The message names what is wrong, never the credentials the file holds.
+        raise UnreachableError(f"kubeconfig not usable ({type(exc).__name__})") from None
+    return client, name

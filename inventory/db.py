@@ -22,12 +22,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from inventory.errors import UnavailableError
 from inventory.settings import get_settings
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-class SchemaOutOfDateError(RuntimeError):
+class SchemaOutOfDateError(UnavailableError):
     """The database's schema revision is not the one this code expects."""
 
 

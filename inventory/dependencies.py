@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from collectors.discovery import ObservedLink, SeenConnection, address_owners, discover
 from inventory.audit import Actor, audit_row, jsonable, write_audit
+from inventory.discovery import ObservedLink, SeenConnection, address_owners, discover
 from inventory.models import (
     AuditAction,
     BusinessSystem,
@@ -22,9 +22,9 @@ from inventory.models import (
     Server,
     SystemServer,
 )
-from inventory.public import table_of
-from inventory.queries import pairs
-from inventory.survey_writer import EntityCounts
+from inventory.views.public import table_of
+from inventory.views.queries import pairs
+from inventory.writers.survey import EntityCounts
 
 
 def _codes(session: Session) -> dict[int, str]:

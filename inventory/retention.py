@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from inventory.audit import Actor, record
 from inventory.models import AuditAction, UtilizationSample
-from inventory.public import table_of
+from inventory.views.public import table_of
 
 
 def prune_samples(session: Session, retention_days: int, actor: Actor, now: dt.datetime | None = None) -> int:

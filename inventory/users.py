@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
 from inventory.audit import Actor, record
+from inventory.errors import InvalidInputError
 from inventory.models import ApiToken, AuditAction, Department, Role, User
 from inventory.settings import get_settings
 
@@ -20,7 +21,7 @@ _hasher = PasswordHasher()
 MIN_PASSWORD = 10
 
 
-class UserError(ValueError):
+class UserError(InvalidInputError):
     """A user cannot be made as asked; the message names the field."""
 
 

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import openpyxl
 from openpyxl.styles import Font
 
-from migration_plans.savings import PARTS, SavingsModel
+from migration_plans.planning.savings import PARTS, SavingsModel
 
 ITEM_HEADER = ["wave", "system", "name", "strategy", "platform", "flavor", "count", "vcpus", "memory_gb", "disk_gb",
                "instances", "demand_vcpus", "demand_memory_gb", "allocated_vcpus", "allocated_memory_gb",

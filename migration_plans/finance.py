@@ -1,6 +1,6 @@
 """The savings report for finance: a plan's stored savings model with the rooms' real status today.
 
-The figures are the plan's own (``migration_plans.savings``, computed when the plan was made), so
+The figures are the plan's own (``migration_plans.planning.savings``, computed when the plan was made), so
 ``plan savings``, ``report savings``, ``GET /api/v1/savings``, the xlsx and the dashboard agree for a
 plan version; only the rooms' status (active, decommissioning once the executor emptied them,
 closed) is read live, to show which closures have really happened.
@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from inventory.errors import ConflictError
 from inventory.models import Plan, Room
-from migration_plans.savings import PARTS, SavingsModel
+from migration_plans.planning.savings import PARTS, SavingsModel
 
 __all__ = ["PARTS", "PlanWithoutSavingsError", "SavingsReport", "savings_of", "savings_report"]
 
 
-class PlanWithoutSavingsError(LookupError):
+class PlanWithoutSavingsError(ConflictError):
     """The plan was saved before the savings model existed."""
 
 

@@ -1,6 +1,6 @@
 """Load the planner's ``Estate`` from the inventory (the edge between the database and the planner).
 
-Measured use comes from each server's own daily rollups (``inventory.measured``): for sizing, the
+Measured use comes from each server's own daily rollups (``inventory.views.measured``): for sizing, the
 95th percentile of the daily p95 values over the server's latest ``sizing_days`` days of data; for
 zombie detection, the mean of the daily averages over its latest ``ZOMBIE_WINDOW`` days.
 """
@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from inventory.capacity import free
 from inventory.costs import Basis
-from inventory.measured import measured_use
 from inventory.models import (
     BusinessSystem,
     CloudPlatform,
@@ -28,12 +27,13 @@ from inventory.models import (
     ServerStatus,
     SystemServer,
 )
-from inventory.public import table_of
-from inventory.queries import pairs, room_rows
 from inventory.settings import CostDefaults
-from migration_plans import model as m
-from migration_plans.zombies import WINDOW_DAYS as ZOMBIE_WINDOW
-from migration_plans.zombies import zombie_evidence
+from inventory.views.measured import measured_use
+from inventory.views.public import table_of
+from inventory.views.queries import pairs, room_rows
+from migration_plans.planning import model as m
+from migration_plans.planning.zombies import WINDOW_DAYS as ZOMBIE_WINDOW
+from migration_plans.planning.zombies import zombie_evidence
 
 
 def _as_date(value: Any) -> dt.date | None:

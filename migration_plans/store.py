@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from inventory.audit import Actor, record
+from inventory.errors import NotFoundError
 from inventory.models import (
     AuditAction,
     BusinessSystem,
@@ -26,12 +27,12 @@ from inventory.models import (
     PlanWave,
     WaveStatus,
 )
-from migration_plans.document import decision_from_item, plan_document
-from migration_plans.model import Estate, MigrationPlan, SystemFacts
-from migration_plans.planner import FixedWave
+from migration_plans.planning.document import decision_from_item, plan_document
+from migration_plans.planning.model import Estate, MigrationPlan, SystemFacts
+from migration_plans.planning.planner import FixedWave
 
 
-class PlanNotFoundError(LookupError):
+class PlanNotFoundError(NotFoundError):
     """No plan matches the reference given."""
 
 
@@ -179,7 +180,7 @@ def apply_zombie_evidence(session: Session, systems: list[SystemFacts], actor: A
     ``zombie``; a system marked zombie whose use has risen is set back to ``running`` (measured beats
     declared). Returns the evidence found (zombies and idle candidates)."""
     from inventory import services
-    from migration_plans.zombies import zombie_evidence
+    from migration_plans.planning.zombies import zombie_evidence
 
     found = []
     for system in systems:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from migration_plans.windows import is_day_off
+from migration_plans.planning.windows import is_day_off
 
 RESOURCES = ("vcpus", "memory_gb", "storage_gb")
 UNITS = {"vcpus": "vCPU", "memory_gb": "GB memory", "storage_gb": "GB storage"}

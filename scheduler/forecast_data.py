@@ -8,10 +8,11 @@ from collections import Counter
 from sqlmodel import Session, col, select
 
 from inventory.capacity import allocatable, overcommit, physical
+from inventory.errors import NotFoundError
 from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave, PlatformDaily
 from inventory.models.plans import ItemStatus
 from inventory.platform_history import history
-from migration_plans.document import target_allocation
+from migration_plans.planning.document import target_allocation
 from scheduler.forecast import DayFigures, PlannedAddition, PlatformForecast, forecast
 
 DEFAULT_HOST = {"vcpus": 64.0, "memory_gb": 512.0}  # a common 2-socket server, when no host is known
@@ -32,7 +33,7 @@ def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, ho
         query = query.where(CloudPlatform.name == only)
     platforms = session.exec(query).all()
     if only is not None and not platforms:
-        raise LookupError(f"no cloud platform {only!r}")
+        raise NotFoundError(what="cloud platform", key=only)
     planned: dict[str, list[PlannedAddition]] = {}
     if plan_id is not None:
         rows = session.exec(select(PlanItem, PlanWave).join(PlanWave, col(PlanWave.id) == PlanItem.wave_id)

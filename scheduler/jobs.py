@@ -57,7 +57,7 @@ def run_job(name: str) -> JobRun:
 
 
 def collect(session: Session) -> str:
-    from inventory.cloud_collection import CollectionError, collect_kubernetes_cluster, collect_openstack_cloud
+    from scheduler.collection import CollectionError, collect_kubernetes_cluster, collect_openstack_cloud
 
     settings = get_scheduler_settings()
     done: list[str] = []
@@ -94,7 +94,7 @@ def rollups(session: Session) -> str:
 
 
 def rebalance_audit(session: Session) -> str:
-    from inventory.cloud_writer import cluster_snapshot
+    from inventory.writers.cloud import cluster_snapshot
     from scheduler.rebalance import rebalance
     from scheduler.snapshot import SnapshotError, parse_snapshot
 

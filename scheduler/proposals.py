@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from drivers.errors import DriverError
 from inventory.audit import Actor, record
+from inventory.errors import ConflictError, NotFoundError
 from inventory.models import (
     AuditAction,
     CloudHost,
@@ -39,8 +40,14 @@ class MoveDriver(Protocol):
     def migrate_volume(self, volume_id: str, pool: str) -> Any: ...
 
 
-class ProposalError(ValueError):
-    """The proposal does not exist or is not in a state that allows the action."""
+class ProposalError(ConflictError):
+    """The proposal is not in a state that allows the action."""
+
+
+class ProposalNotFoundError(ProposalError, NotFoundError):
+    """No proposal with that id."""
+
+    status = 404
 
 
 def _now() -> dt.datetime:
@@ -59,7 +66,7 @@ def store_proposal(session: Session, platform: str, result: Result, max_load: fl
     """Keep ``result`` (planned on ``platform``'s snapshot) as a proposal awaiting approval."""
     row = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform)).first()
     if row is None or row.id is None:
-        raise ProposalError(f"no cloud platform {platform!r}")
+        raise ProposalNotFoundError(f"no cloud platform {platform!r}")
     proposal = RebalanceProposal(platform_id=row.id, goal=result.goal, max_load=max_load, max_moves=max_moves,
                                  result=result.as_json(), created_at=_now(), created_by=actor.name)
     session.add(proposal)
@@ -74,7 +81,7 @@ def store_proposal(session: Session, platform: str, result: Result, max_load: fl
 def get_proposal(session: Session, proposal_id: int) -> RebalanceProposal:
     proposal = session.get(RebalanceProposal, proposal_id)
     if proposal is None:
-        raise ProposalError(f"no rebalance proposal {proposal_id}")
+        raise ProposalNotFoundError(f"no rebalance proposal {proposal_id}")
     return proposal
 
 

@@ -22,6 +22,7 @@ from drivers.errors import DriverError
 from inventory import services
 from inventory.audit import Actor
 from inventory.capacity import allocatable
+from inventory.errors import InvalidInputError
 from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
 from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
 from scheduler.forecast_data import platform_forecasts
@@ -88,10 +89,10 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
 def _lookup(session: Session, department: str, platform: str) -> tuple[Department, CloudPlatform]:
     found = session.exec(select(Department).where(Department.code == department)).first()
     if found is None:
-        raise LookupError(f"no department {department!r}")
+        raise InvalidInputError(f"no department {department!r}", field="department_code")
     target = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform)).first()
     if target is None:
-        raise LookupError(f"no cloud platform {platform!r}")
+        raise InvalidInputError(f"no cloud platform {platform!r}", field="platform")
     return found, target
 
 
@@ -142,9 +143,9 @@ def submit(session: Session, department: str, platform: str, amount: dict[str, f
            now: dt.datetime, raise_quota: QuotaRaiser | None = None) -> tuple[CapacityRequest, Decision]:
     """Record a request and decide it at once (audited); an approval raises the quota through ``raise_quota``."""
     if any(v < 0 for v in amount.values()):
-        raise ValueError("sizes must not be negative")
+        raise InvalidInputError("sizes must not be negative", field="vcpus")
     if not purpose.strip():
-        raise ValueError("purpose: say what the capacity is for")
+        raise InvalidInputError("say what the capacity is for", field="purpose")
     dept, target = _lookup(session, department, platform)
     decision = admit(Ask(department, platform, amount, purpose), situation(session, dept, target, now.date()))
     full = {r: float(amount.get(r, 0.0)) for r in RESOURCES}

@@ -8,8 +8,8 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from inventory.models import BusinessSystem, PlanItem, Room, RoomStatus, Server, ServerStatus, SystemServer
-from inventory.queries import average_cpu_by_server, room_rows
 from inventory.settings import CostDefaults
+from inventory.views.queries import average_cpu_by_server, room_rows
 from scheduler.room_flags import Blocker, RoomInput
 
 SERVICE_YEARS = 6  # government depreciation of computers (DOMAIN.md)

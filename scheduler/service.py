@@ -16,6 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
+from inventory.errors import InvalidInputError
 from inventory.settings import SchedulerSettings
 from scheduler.jobs import JOBS, run_job
 from scheduler.leader import LeaderLock
@@ -24,7 +25,7 @@ log = logging.getLogger("shangyun.scheduler")
 EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*([smh])$")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(InvalidInputError):
     """A schedule in the settings is neither a crontab line nor ``every N{s,m,h}``."""
 
 

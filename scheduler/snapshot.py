@@ -15,6 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inventory.errors import InvalidInputError
+
 F = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
@@ -59,7 +61,7 @@ class VolumeIn(BaseModel):
     instance: str | None = None
 
 
-class SnapshotError(ValueError):
+class SnapshotError(InvalidInputError):
     """The snapshot is not usable; ``problems`` lists every item at fault."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from collectors.survey.headers import SheetKind
-from inventory.public import load_public
+from inventory.records.sheets import SheetKind
+from inventory.views.public import load_public
 
 Sheets = dict[str, list[list[Any]]]
 

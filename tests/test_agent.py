@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from collectors.agent import collect_report
 from collectors.queue import DiskQueue
-from collectors.report import AgentReport
+from inventory.records.agent import AgentReport
 
 
 def test_report_describes_this_machine() -> None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from migration_plans.model import Estate, Flavor, PlanParams, Platform, RoomCost, ServerUse, SystemFacts
-from migration_plans.planner import plan
-from migration_plans.waves import Unit
+from migration_plans.planning.model import Estate, Flavor, PlanParams, Platform, RoomCost, ServerUse, SystemFacts
+from migration_plans.planning.planner import plan
+from migration_plans.planning.waves import Unit
 
 PLATFORM = Platform("os", "openstack", 3, 1e6, 1e6, 1e7, (Flavor("g.4c16g", 4, 16, 100, 480),))
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from collectors.report import AgentReport
-from inventory.agent_ingest import ingest_report
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
 from inventory.dependencies import dependency_diff, discover_links, write_observed
-from inventory.imports import import_survey
 from inventory.models import AuditLog, Dependency
+from inventory.records.agent import AgentReport
+from inventory.writers.agent import ingest_report
 from tests.conftest import run_cli
 from tests.survey_files import write_csv_folder
 

@@ -35,9 +35,9 @@ from inventory.models import (
     Server,
     SystemServer,
 )
-from migration_plans.executor import Executor, start_run
-from migration_plans.runbooks import REHOST
-from migration_plans.site import Site
+from migration_plans.execution.executor import Executor, start_run
+from migration_plans.execution.runbooks import REHOST
+from migration_plans.execution.site import Site
 from migration_plans.store import resolve
 from tests.conftest import SHANGYUN, run_cli
 
@@ -378,8 +378,8 @@ def test_last_system_leaving_a_room_marks_it_decommissioning_in_savings(planned:
     """The completion step through the executor's own code path: the room empties, the savings timeline says so."""
     import datetime as dt
 
-    from migration_plans.actions import StepContext
-    from migration_plans.completion import complete_item
+    from migration_plans.execution.actions import StepContext
+    from migration_plans.execution.completion import complete_item
 
     db_url = planned
     engine = create_db_engine(db_url)

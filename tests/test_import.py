@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from collectors.survey.importer import ImportOutcome, import_survey
 from inventory.audit import Actor
-from inventory.imports import ImportOutcome, import_survey
 from inventory.models import (
     AuditLog,
     BusinessSystem,

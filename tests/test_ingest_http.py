@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
 from inventory.db import create_db_engine
-from inventory.imports import import_survey
 from inventory.models import Server, UtilizationDaily, UtilizationSample
 from tests.conftest import SHANGYUN, free_port, run_cli
 

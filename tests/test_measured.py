@@ -10,19 +10,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from collectors.report import AgentReport
 from collectors.sample.estate import SCALES, Scale, generate, write_estate
-from inventory.agent_ingest import ingest_report
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
-from inventory.imports import import_survey
-from inventory.measured import measured_use
 from inventory.models import BusinessSystem, Server
-from inventory.queries import average_cpu_by_server
+from inventory.records.agent import AgentReport
 from inventory.settings import get_cost_defaults
+from inventory.views.measured import measured_use
+from inventory.views.queries import average_cpu_by_server
+from inventory.writers.agent import ingest_report
 from migration_plans.load import load_estate
-from migration_plans.model import Decision, Estate, PlanParams, SystemFacts
+from migration_plans.planning.model import Decision, Estate, PlanParams, SystemFacts
+from migration_plans.planning.strategies import RuleContext, decide
 from migration_plans.store import mark_zombies
-from migration_plans.strategies import RuleContext, decide
 
 SURVEY_END = dt.date(2026, 10, 31)  # the tiny estate's samples end the day before 1 November
 

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
 from inventory.db import create_db_engine
-from inventory.imports import import_survey
 from inventory.models import AuditLog, BusinessSystem, Plan, PlanItem, PlanWave
 from tests.conftest import run_cli
 

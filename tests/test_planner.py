@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from migration_plans.model import (
+from migration_plans.planning.model import (
     Dependency,
     Estate,
     Flavor,
@@ -20,10 +20,10 @@ from migration_plans.model import (
     Strategy,
     SystemFacts,
 )
-from migration_plans.planner import FixedWave, plan
-from migration_plans.strategies import Rule, RuleContext, decide
-from migration_plans.waves import DepartmentOrder, RandomOrder
-from migration_plans.windows import parse_window, window_allows
+from migration_plans.planning.planner import FixedWave, plan
+from migration_plans.planning.strategies import Rule, RuleContext, decide
+from migration_plans.planning.waves import DepartmentOrder, RandomOrder
+from migration_plans.planning.windows import parse_window, window_allows
 
 FLAVORS = (Flavor("c.2c4g", 2, 4, 100, 200), Flavor("c.4c8g", 4, 8, 100, 400), Flavor("g.4c16g", 4, 16, 100, 480),
            Flavor("c.8c16g", 8, 16, 100, 800))
@@ -87,7 +87,7 @@ def test_classified_system_can_never_get_a_cloud_target_even_from_a_bad_rule() -
         name = "reckless"
 
         def decide(self, system: SystemFacts, ctx: RuleContext) -> object:
-            from migration_plans.model import Decision
+            from migration_plans.planning.model import Decision
             return Decision(system.code, Strategy.REHOST, "上云", "to the cloud")
 
     rules: list[Rule] = [Reckless()]  # type: ignore[list-item]

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from collectors.report import AgentReport
-from inventory.agent_ingest import ingest_report
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
-from inventory.imports import import_survey
 from inventory.models import AuditLog, Server
 from inventory.reconcile import Observation, agree, choose, conflicts, observe
+from inventory.records.agent import AgentReport
+from inventory.writers.agent import ingest_report
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 ACTOR = Actor("test")

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from collectors.report import AgentReport
-from inventory.agent_ingest import ingest_report
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
-from inventory.imports import import_survey
 from inventory.models import AuditLog, BusinessSystem, Server, SystemServer, UtilizationDaily, UtilizationSample
+from inventory.records.agent import AgentReport
 from inventory.retention import prune_samples
+from inventory.writers.agent import ingest_report
 from migration_plans.store import refresh_zombies_of_server
 
 TZ = ZoneInfo("Asia/Shanghai")

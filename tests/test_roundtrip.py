@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from collectors.survey.importer import import_survey
 from inventory.audit import Actor
 from inventory.db import create_db_engine
-from inventory.export import ExportError, export_inventory
-from inventory.imports import import_survey
 from inventory.models import UtilizationDaily, UtilizationSample
+from inventory.views.export import ExportError, export_inventory
 from tests.survey_files import snapshot
 
 ACTOR = Actor("test:roundtrip")
@@ -77,7 +77,7 @@ def test_csv_export_with_samples_rebuilds_identical_rollups(engine: Engine, tiny
 
 def test_xlsx_refuses_more_samples_than_a_sheet_holds(engine: Engine, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import inventory.export as export
+    import inventory.views.export as export
 
     monkeypatch.setattr(export, "XLSX_MAX_ROWS", 0)
     with Session(engine) as session, pytest.raises(ExportError, match="export to a folder"):

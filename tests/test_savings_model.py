@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from migration_plans.model import (
+from migration_plans.planning.model import (
     Decision,
     InstanceGroup,
     RoomCost,
@@ -19,7 +19,7 @@ from migration_plans.model import (
     Target,
     Wave,
 )
-from migration_plans.savings import SavingsModel, fiscal_years, savings_model
+from migration_plans.planning.savings import SavingsModel, fiscal_years, savings_model
 
 OLD = dt.date(2018, 5, 1)  # past 6 years from 2024 on
 NEW = dt.date(2025, 5, 1)  # past 6 years only from 2031

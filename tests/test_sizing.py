@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from migration_plans.model import Flavor, Platform
-from migration_plans.sizing import Demand, _cheapest_cover, cheapest_cover, deployment, flavors_cover
+from migration_plans.planning.model import Flavor, Platform
+from migration_plans.planning.sizing import Demand, _cheapest_cover, cheapest_cover, deployment, flavors_cover
 
 
 def brute_force(options: list[tuple[float, float, float]], need_v: float, need_m: float,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collectors.survey import values as v
-from collectors.survey.headers import SheetKind, column_index, match_sheet, split_header
+from inventory.records.sheets import SheetKind, column_index, match_sheet, split_header
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, ItemState, RunEvent
-from migration_plans.actions import SourceServer, StepContext
-from migration_plans.site import Site
-from migration_plans.verification import VerificationFailedError, verify
+from migration_plans.execution.actions import SourceServer, StepContext
+from migration_plans.execution.site import Site
+from migration_plans.execution.verification import VerificationFailedError, verify
 from tests.conftest import run_cli
 from tests.test_executor import _items, _site, _wave_of
 from tests.test_playbooks import _source

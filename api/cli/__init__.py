@@ -24,6 +24,7 @@ from api.cli import (
     survey,
     users,
 )
+from inventory.errors import ShangyunError
 
 app = typer.Typer(
     help="Shangyun (上云): survey machine rooms, plan the move to the government cloud, keep it balanced.",
@@ -54,8 +55,14 @@ app.command("demo")(demo.demo_command)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
+    """Console-script entry point. Every ``ShangyunError`` a command raises is shown as ``error: …`` on
+    stderr with exit status 2 (the same errors the API maps to HTTP answers)."""
+    try:
+        sys.exit(app())
+    except ShangyunError as exc:
+        where = f"{exc.field}: " if exc.field and not exc.message.startswith(exc.field) else ""
+        err_console.print(f"[red]error:[/] {escape(where + exc.message)}")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -39,15 +39,11 @@ def request_command(
     from scheduler.requests import raise_quota_with, submit
 
     raiser = raise_quota_with(cloud, kubeconfig, context)
-    try:
-        with session_scope() as session:
-            request, decision = submit(session, department, platform,
-                                       {"vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}, purpose,
-                                       Actor.cli(), dt.datetime.now(dt.UTC), raiser)
-            ident = request.id
-    except (LookupError, ValueError) as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        request, decision = submit(session, department, platform,
+                                   {"vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}, purpose,
+                                   Actor.cli(), dt.datetime.now(dt.UTC), raiser)
+        ident = request.id
     console.print(f"request #{ident}: {decision.status} — {decision.reason_zh} / {decision.reason_en}",
                   markup=False, highlight=False)
 

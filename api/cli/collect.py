@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from collectors.queue import DiskQueue
+from inventory.errors import InvalidInputError
 
 collect_app = typer.Typer(help="Collect facts about machines.", no_args_is_help=True)
 err_console = Console(stderr=True)
@@ -32,8 +33,7 @@ def collect_local(
     from collectors.agent import collect_report
 
     if push and not token:
-        err_console.print("[red]error:[/] --push needs --token or SHANGYUN_AGENT_TOKEN")
-        raise typer.Exit(2)
+        raise InvalidInputError("--push needs --token or SHANGYUN_AGENT_TOKEN")
     queue = DiskQueue(queue_dir, queue_max) if push else None
     while True:
         report = collect_report(hostname=hostname)
@@ -85,15 +85,11 @@ def collect_openstack_command(
 ) -> None:
     """Mirror an OpenStack cloud (hosts, flavors, servers, pools, volumes) into the inventory."""
     from inventory.audit import Actor
-    from inventory.cloud_collection import CollectionError, collect_openstack_cloud
     from inventory.db import session_scope
+    from scheduler.collection import collect_openstack_cloud
 
-    try:
-        with session_scope() as session:
-            collected = collect_openstack_cloud(session, cloud, platform, mlps_level, Actor.cli())
-    except CollectionError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        collected = collect_openstack_cloud(session, cloud, platform, mlps_level, Actor.cli())
     Console().print(collected.summary(), markup=False, highlight=False)
 
 
@@ -109,15 +105,11 @@ def collect_kubernetes_command(
 ) -> None:
     """Mirror a Kubernetes cluster: nodes (allocatable), and pods' requests and use by namespace."""
     from inventory.audit import Actor
-    from inventory.cloud_collection import CollectionError, collect_kubernetes_cluster
     from inventory.db import session_scope
+    from scheduler.collection import collect_kubernetes_cluster
 
-    try:
-        with session_scope() as session:
-            collected = collect_kubernetes_cluster(session, kubeconfig, context, platform, mlps_level, Actor.cli())
-    except CollectionError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        collected = collect_kubernetes_cluster(session, kubeconfig, context, platform, mlps_level, Actor.cli())
     Console().print(collected.summary(), markup=False, highlight=False)
 
 
@@ -135,16 +127,12 @@ def collect_ansible_command(
     """
     import datetime as dt
 
-    from collectors.ansible_facts import AnsibleError, gather
+    from collectors.ansible_facts import gather
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from inventory.host_facts import write_host_facts
+    from inventory.writers.host_facts import write_host_facts
 
-    try:
-        run = gather(inventory, limit=limit, forks=forks, timeout=timeout)
-    except AnsibleError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    run = gather(inventory, limit=limit, forks=forks, timeout=timeout)
     with session_scope() as session:
         result = write_host_facts(session, run.facts, dt.datetime.now(dt.UTC), Actor.cli())
     console = Console()
@@ -171,15 +159,11 @@ def snapshot_command(
     """Write a platform's cluster snapshot, the rebalancer's input."""
     import json
 
-    from inventory.cloud_writer import cluster_snapshot
     from inventory.db import session_scope
+    from inventory.writers.cloud import cluster_snapshot
 
-    try:
-        with session_scope() as session:
-            snapshot = cluster_snapshot(session, platform)
-    except LookupError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        snapshot = cluster_snapshot(session, platform)
     out.write_text(json.dumps(snapshot, ensure_ascii=False, indent=2), encoding="utf-8")
     Console().print(f"wrote {out}: {len(snapshot['hosts'])} hosts, {len(snapshot['instances'])} instances")
 

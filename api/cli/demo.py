@@ -38,8 +38,8 @@ def demo_command(
     from api.cli.survey import import_command, sample_command
     from inventory.costs import Basis
     from inventory.db import session_scope
-    from inventory.queries import inventory_summary, room_rows
     from inventory.settings import get_cost_defaults, get_settings
+    from inventory.views.queries import inventory_summary, room_rows
 
     console.rule(f"1. sample estate ({scale}, seed {seed}) → {estate_dir}")
     sample_command(out=estate_dir, scale=scale, seed=seed, as_of=None)
@@ -136,10 +136,10 @@ def _collect_live(estate_dir: Path) -> None:
     from api.cli.collect import collect_ansible_command, collect_openstack_command
     from api.cli.inventory import conflicts_command
     from collectors.agent import collect_report
-    from inventory.agent_ingest import ingest_report
     from inventory.db import session_scope
     from inventory.models import Room
     from inventory.settings import get_settings
+    from inventory.writers.agent import ingest_report
 
     with session_scope() as session:
         room = session.exec(select(Room.code).order_by(Room.code)).first()
@@ -190,8 +190,8 @@ def _execute_wave_one(estate_dir: Path) -> None:
     from inventory.audit import Actor
     from inventory.db import get_engine, session_scope
     from inventory.models import PlanItem, PlanWave, Room, RoomStatus, Server, SystemServer
-    from migration_plans.executor import ExecutionError, Executor, start_run
-    from migration_plans.site import load_site
+    from migration_plans.execution.executor import ExecutionError, Executor, start_run
+    from migration_plans.execution.site import load_site
     from migration_plans.store import resolve
 
     root = (estate_dir / "stand-ins").resolve()

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from inventory.errors import InvalidInputError
+
 if TYPE_CHECKING:
-    from inventory.archive import SystemArchive
+    from inventory.views.archive import SystemArchive
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
@@ -85,14 +86,13 @@ def rooms_command(
     """List machine rooms with annual cost parts (万元), servers, systems and status."""
     from inventory.costs import Basis
     from inventory.db import session_scope
-    from inventory.queries import room_rows
     from inventory.settings import get_cost_defaults
+    from inventory.views.queries import room_rows
 
     with session_scope() as session:
         rows = room_rows(session, get_cost_defaults())
     if sort not in ("code", "cost"):
-        err_console.print("[red]error:[/] --sort must be code or cost")
-        raise typer.Exit(2)
+        raise InvalidInputError("--sort must be code or cost")
     shown = sorted(rows, key=lambda r: -r.cost.total) if sort == "cost" else rows
     shown = shown[:limit] if limit else shown
     table = Table(title="machine rooms 机房 — annual cost in 万元 (10k CNY); * = placeholder default")
@@ -142,15 +142,11 @@ def archive_command(
     run events with verification evidence, sign-off and decommissioning."""
     import json
 
-    from inventory.archive import SystemNotFoundError, archive_workbook, system_archive
     from inventory.db import session_scope
+    from inventory.views.archive import archive_workbook, system_archive
 
     with session_scope() as session:
-        try:
-            archive = system_archive(session, code=system)
-        except SystemNotFoundError as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}")
-            raise typer.Exit(2) from None
+        archive = system_archive(session, code=system)
     if as_json:
         sys.stdout.write(json.dumps(archive.as_json(), ensure_ascii=False, indent=2) + "\n")
     else:

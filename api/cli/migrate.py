@@ -11,20 +11,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory.errors import InvalidInputError, NotFoundError
+
 migrate_app = typer.Typer(help="Carry out a plan's waves step by step (迁移执行).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", markup=False, highlight=False)
-    return typer.Exit(2)
 
 
 def _executor(site: Any, progress: Any = None) -> Any:
     from inventory.audit import Actor
     from inventory.db import get_engine
-    from migration_plans.executor import Executor
+    from migration_plans.execution.executor import Executor
 
     def say(item_id: int, system: str, message: str) -> None:
         target = progress.console if progress is not None else console
@@ -37,7 +36,7 @@ def _work(run_id: int, site: Any, parallel: int, reclaim: bool = False) -> None:
     """Work the run's items with a live progress bar, then print its status."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from migration_plans.executor import ENDED
+    from migration_plans.execution.executor import ENDED
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
@@ -74,24 +73,21 @@ def run_command(
     """Carry out one wave: every item through its runbook, with events, gates and reverts."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from migration_plans.executor import ExecutionError, start_run
-    from migration_plans.executor import dry_run as plan_calls
-    from migration_plans.site import SiteError, load_site
-    from migration_plans.store import PlanNotFoundError, resolve
+    from migration_plans.execution.executor import dry_run as plan_calls
+    from migration_plans.execution.executor import start_run
+    from migration_plans.execution.site import load_site
+    from migration_plans.store import resolve
 
-    try:
-        profile = load_site(site)
-        if dry_run:
-            with session_scope() as session:
-                calls = plan_calls(session, resolve(session, plan), wave, profile)
-                session.rollback()
-            _print_calls(calls)
-            return
+    profile = load_site(site)
+    if dry_run:
         with session_scope() as session:
-            run = start_run(session, resolve(session, plan), wave, profile, Actor.cli())
-            run_id = run.id
-    except (SiteError, PlanNotFoundError, ExecutionError) as exc:
-        raise _fail(str(exc)) from None
+            calls = plan_calls(session, resolve(session, plan), wave, profile)
+            session.rollback()
+        _print_calls(calls)
+        return
+    with session_scope() as session:
+        run = start_run(session, resolve(session, plan), wave, profile, Actor.cli())
+        run_id = run.id
     assert run_id is not None
     console.print(f"run {run_id}: plan {plan}, wave {wave}" + (" — left to the workers" if detach else ""))
     if not detach:
@@ -154,27 +150,27 @@ def _latest_run(run: int | None) -> int:
     with session_scope() as session:
         found = session.exec(select(MigrationRun.id).order_by(col(MigrationRun.id).desc())).first()
     if found is None:
-        raise _fail("no migration run yet; `shangyun migrate run --plan P --wave N` starts one")
+        raise NotFoundError("no migration run yet; `shangyun migrate run --plan P --wave N` starts one")
     return found
 
 
 def _run_site(run_id: int) -> Any:
     from inventory.db import session_scope
     from inventory.models import MigrationRun
-    from migration_plans.site import Site
+    from migration_plans.execution.site import Site
 
     with session_scope() as session:
         run = session.get(MigrationRun, run_id)
         if run is None:
-            raise _fail(f"no run {run_id}")
+            raise NotFoundError(f"no run {run_id}")
         return Site.model_validate(run.site)
 
 
 def _status_table(run_id: int) -> Table:
     from inventory.audit import Actor
     from inventory.db import get_engine
-    from migration_plans.executor import Executor
-    from migration_plans.site import Site
+    from migration_plans.execution.executor import Executor
+    from migration_plans.execution.site import Site
 
     items = Executor(get_engine(), Site(), Actor.cli()).items(run_id)
     table = Table(title=f"run {run_id} 迁移执行")
@@ -196,8 +192,8 @@ def status_command(
     """Items of a run with their state, next step and reason."""
     from inventory.audit import Actor
     from inventory.db import get_engine
-    from migration_plans.executor import ENDED, Executor
-    from migration_plans.site import Site
+    from migration_plans.execution.executor import ENDED, Executor
+    from migration_plans.execution.site import Site
 
     run_id = _latest_run(run)
     if not watch:
@@ -236,12 +232,8 @@ def approve_command(
     step: Annotated[str, typer.Argument(help="the step to approve, e.g. signoff")],
 ) -> None:
     """Record an operator's approval of a gate (or of re-running an interrupted step); then `migrate resume`."""
-    from migration_plans.executor import ExecutionError
 
-    try:
-        found = _executor(None).approve(item, step)
-    except ExecutionError as exc:
-        raise _fail(str(exc)) from None
+    found = _executor(None).approve(item, step)
     console.print(f"approved {step} of item {item}; it is {found.state} — `shangyun migrate resume --run "
                   f"{found.run_id}` goes on")
 
@@ -258,34 +250,31 @@ def rollback_command(
 
     from inventory.db import session_scope
     from inventory.models import MigrationRun, RunItem
-    from migration_plans.executor import ENDED, ExecutionError
-    from migration_plans.store import PlanNotFoundError, resolve
+    from migration_plans.execution.executor import ENDED, ExecutionError
+    from migration_plans.store import resolve
 
     if (item is None) == (wave is None):
-        raise _fail("give an ITEM or --wave N")
-    try:
-        with session_scope() as session:
-            if item is not None:
-                found = session.get(RunItem, item)
-                if found is None:
-                    raise ExecutionError(f"no run item {item}")
-                targets, run_id = [item], found.run_id
-            else:
-                query = select(MigrationRun).where(MigrationRun.wave_index == wave)
-                if plan:
-                    query = query.where(MigrationRun.plan_id == resolve(session, plan).id)
-                run = session.exec(query.order_by(col(MigrationRun.id).desc())).first()
-                if run is None or run.id is None:
-                    raise ExecutionError(f"no run of wave {wave}")
-                run_id = run.id
-                targets = [i.id for i in session.exec(select(RunItem).where(RunItem.run_id == run.id))
-                           if i.state not in ENDED and i.id is not None]
-        executor = _executor(_run_site(run_id))
-        for target in targets:
-            console.print(f"item {target}: {executor.rollback(target)}")
-        executor.settle(run_id)
-    except (ExecutionError, PlanNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        raise InvalidInputError("give an ITEM or --wave N")
+    with session_scope() as session:
+        if item is not None:
+            found = session.get(RunItem, item)
+            if found is None:
+                raise ExecutionError(f"no run item {item}")
+            targets, run_id = [item], found.run_id
+        else:
+            query = select(MigrationRun).where(MigrationRun.wave_index == wave)
+            if plan:
+                query = query.where(MigrationRun.plan_id == resolve(session, plan).id)
+            run = session.exec(query.order_by(col(MigrationRun.id).desc())).first()
+            if run is None or run.id is None:
+                raise ExecutionError(f"no run of wave {wave}")
+            run_id = run.id
+            targets = [i.id for i in session.exec(select(RunItem).where(RunItem.run_id == run.id))
+                       if i.state not in ENDED and i.id is not None]
+    executor = _executor(_run_site(run_id))
+    for target in targets:
+        console.print(f"item {target}: {executor.rollback(target)}")
+    executor.settle(run_id)
 
 
 @migrate_app.command("events")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory import clock
+from inventory.errors import InvalidInputError
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -80,23 +81,21 @@ def create_command(
     from inventory.db import get_engine
     from inventory.settings import get_cost_defaults
     from migration_plans.load import load_estate
-    from migration_plans.model import PlanParams
-    from migration_plans.planner import plan
+    from migration_plans.planning.model import PlanParams
+    from migration_plans.planning.planner import plan
     from migration_plans.store import PlanNotFoundError, diff_documents, resolve, save_plan, started_waves
 
     try:
         start_day = dt.date.fromisoformat(start)
     except ValueError:
-        err_console.print(f"[red]error:[/] --start {start!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(2) from None
+        raise InvalidInputError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
     if max_systems is None and max_vcpus is None:
         max_systems = DEFAULT_MAX_SYSTEMS
     params = PlanParams(name, start_day, wave_days, max_systems, max_vcpus, first_small)
     with Session(get_engine()) as session:
         estate = load_estate(session, get_cost_defaults(), sizing_days)
         if not estate.systems:
-            err_console.print("[red]error:[/] the inventory has no business systems; `shangyun import` a survey first")
-            raise typer.Exit(2)
+            raise InvalidInputError("the inventory has no business systems; `shangyun import` a survey first")
         try:
             previous = resolve(session, name)
         except PlanNotFoundError:
@@ -119,7 +118,7 @@ def create_command(
 
 
 def _print_plan(document: dict[str, Any], waves_shown: int | None = None) -> None:
-    from migration_plans.savings import SavingsModel
+    from migration_plans.planning.savings import SavingsModel
 
     waves = document["waves"]
     rooms_by_wave: dict[int, list[str]] = {}
@@ -181,14 +180,10 @@ def _sizing_totals(document: dict[str, Any]) -> dict[str, tuple[dict[str, float]
 
 def _load(ref: str) -> Any:
     from inventory.db import session_scope
-    from migration_plans.store import PlanNotFoundError, resolve
+    from migration_plans.store import resolve
 
-    try:
-        with session_scope() as session:
-            return resolve(session, ref)
-    except PlanNotFoundError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        return resolve(session, ref)
 
 
 @plan_app.command("list")
@@ -233,8 +228,7 @@ def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")
         return
     found = next((w for w in document["waves"] if w["index"] == wave), None)
     if found is None:
-        err_console.print(f"[red]error:[/] the plan has no wave {wave}")
-        raise typer.Exit(2)
+        raise InvalidInputError(f"the plan has no wave {wave}")
     table = Table(title=f"wave {wave}: {found['start']} – {found['end']}")
     for column in ("system", "name", "strategy", "target", "demand → allocated", "group", "servers", "reason 理由"):
         table.add_column(column)
@@ -272,8 +266,7 @@ def export_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION
         console.print(f"wrote {target}")
         return
     else:
-        err_console.print("[red]error:[/] --format must be json, yaml or xlsx")
-        raise typer.Exit(2)
+        raise InvalidInputError("--format must be json, yaml or xlsx")
     if out:
         out.write_text(text, encoding="utf-8")
         console.print(f"wrote {out}")
@@ -315,16 +308,12 @@ def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSIO
     from api.cli.report import print_savings
     from inventory.db import session_scope
     from migration_plans.export import finance_workbook
-    from migration_plans.finance import PlanWithoutSavingsError, savings_report
-    from migration_plans.savings import wave_closures
+    from migration_plans.finance import savings_report
+    from migration_plans.planning.savings import wave_closures
 
     plan = _load(ref)
     with session_scope() as session:
-        try:
-            report = savings_report(session, plan)
-        except PlanWithoutSavingsError as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
+        report = savings_report(session, plan)
     model = report.model
     table = Table(title=f"rooms closing per wave 各批次关停机房 — {report.plan} (万元/年; stops costing from the next "
                         "fiscal year; ✓ = emptied for real)")

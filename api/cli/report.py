@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from migration_plans.savings import SavingsModel
+from migration_plans.planning.savings import SavingsModel
 
 report_app = typer.Typer(help="Reports for finance (财务报表).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -51,15 +50,11 @@ def savings_command(
     in 万元, as the plan computed them; rooms emptied for real are marked."""
     from inventory.db import session_scope
     from migration_plans.export import finance_workbook
-    from migration_plans.finance import PlanWithoutSavingsError, savings_report
-    from migration_plans.store import PlanNotFoundError, named_or_current
+    from migration_plans.finance import savings_report
+    from migration_plans.store import named_or_current
 
     with session_scope() as session:
-        try:
-            report = savings_report(session, named_or_current(session, plan))
-        except (PlanNotFoundError, PlanWithoutSavingsError) as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}")
-            raise typer.Exit(2) from None
+        report = savings_report(session, named_or_current(session, plan))
     print_savings(report.model, f"savings by fiscal year 年度节约 — plan {report.plan}", report.status)
     if xlsx is not None:
         finance_workbook(report.model, report.status, xlsx)

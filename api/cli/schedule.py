@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory import clock
+from inventory.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from scheduler.rebalance import Result
@@ -45,33 +46,27 @@ def rebalance_command(
     from scheduler.snapshot import SnapshotError, parse_snapshot
 
     if goal not in ("balance", "consolidate", "storage"):
-        err_console.print("[red]error:[/] --goal must be balance, consolidate or storage")
-        raise typer.Exit(2)
+        raise InvalidInputError("--goal must be balance, consolidate or storage")
     if (snapshot is None) == (platform is None):
-        err_console.print("[red]error:[/] give --snapshot FILE or --platform NAME")
-        raise typer.Exit(2)
+        raise InvalidInputError("give --snapshot FILE or --platform NAME")
     if (propose or auto) and platform is None:
-        err_console.print("[red]error:[/] --apply and --auto need --platform: a snapshot file names no cloud")
-        raise typer.Exit(2)
+        raise InvalidInputError("--apply and --auto need --platform: a snapshot file names no cloud")
     if auto and cloud is None:
-        err_console.print("[red]error:[/] --auto needs --cloud NAME (clouds.yaml) to apply the moves on")
-        raise typer.Exit(2)
+        raise InvalidInputError("--auto needs --cloud NAME (clouds.yaml) to apply the moves on")
     try:
         if snapshot is not None:
             document = json.loads(snapshot.read_text(encoding="utf-8"))
         else:
-            from inventory.cloud_writer import cluster_snapshot
             from inventory.db import session_scope
+            from inventory.writers.cloud import cluster_snapshot
 
             with session_scope() as session:
                 document = cluster_snapshot(session, platform or "")
         cluster = parse_snapshot(document)
-    except (OSError, json.JSONDecodeError, LookupError) as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{snapshot}: {exc}", field="snapshot") from None
     except SnapshotError as exc:
-        err_console.print(f"[red]error:[/] {snapshot or platform}: " + "\n  ".join(exc.problems), markup=False)
-        raise typer.Exit(2) from None
+        raise InvalidInputError(f"{snapshot or platform}: " + "\n  ".join(exc.problems)) from None
     result = rebalance(cluster, goal, max_moves=max_moves, max_load=max_load)  # type: ignore[arg-type]
     if (propose or auto) and result.moves:
         proposal_id = _store(platform or "", result, max_load, max_moves)
@@ -109,11 +104,10 @@ def _store(platform: str, result: Result, max_load: float, max_moves: int | None
 
 
 def _approve_and_apply(proposal_id: int, cloud: str, quiet: bool = False) -> None:
-    from drivers.errors import DriverError
     from drivers.openstack import OpenStackDriver
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from scheduler.proposals import ProposalError, apply, approve
+    from scheduler.proposals import apply, approve
 
     def progress(index: int, move: dict[str, str], status: str) -> None:
         if not quiet:
@@ -121,15 +115,11 @@ def _approve_and_apply(proposal_id: int, cloud: str, quiet: bool = False) -> Non
             console.print(f"  {index + 1}. {move['kind']} {item} → {move['to']}: {status}", highlight=False,
                           markup=False)
 
-    try:
-        driver = OpenStackDriver.connect(cloud)
-        with session_scope() as session:
-            approve(session, proposal_id, Actor.cli())
-            proposal = apply(session, proposal_id, driver, progress)
-            status, done, error = proposal.status, proposal.moves_done, proposal.error
-    except (ProposalError, DriverError) as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    driver = OpenStackDriver.connect(cloud)
+    with session_scope() as session:
+        approve(session, proposal_id, Actor.cli())
+        proposal = apply(session, proposal_id, driver, progress)
+        status, done, error = proposal.status, proposal.moves_done, proposal.error
     total = len(proposal.result.get("moves", []))
     (err_console if quiet else console).print(f"proposal #{proposal_id}: {status}, {done} of {total} move(s) done"
                                               + (f" — {error}" if error else ""), markup=False, highlight=False)
@@ -187,14 +177,10 @@ def reject_command(
     """Decline a proposal; nothing is moved."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from scheduler.proposals import ProposalError, reject
+    from scheduler.proposals import reject
 
     with session_scope() as session:
-        try:
-            reject(session, proposal, Actor.cli(), reason)
-        except ProposalError as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
+        reject(session, proposal, Actor.cli(), reason)
     console.print(f"proposal #{proposal} rejected")
 
 
@@ -203,14 +189,10 @@ def events_command(proposal: Annotated[int, typer.Argument(help="proposal id")],
                    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """The event log of one proposal: decisions and each move's start and end."""
     from inventory.db import session_scope
-    from scheduler.proposals import ProposalError, events, get_proposal
+    from scheduler.proposals import events, get_proposal
 
     with session_scope() as session:
-        try:
-            get_proposal(session, proposal)
-        except ProposalError as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
+        get_proposal(session, proposal)
         rows = [{"at": e.at.isoformat(), "move": e.move_index, "kind": e.kind, "status": e.status,
                  "message": e.message} for e in events(session, proposal)]
     if as_json:
@@ -235,16 +217,12 @@ def rooms_command(
 
     from inventory.db import session_scope
     from inventory.settings import get_cost_defaults
-    from migration_plans.store import PlanNotFoundError, resolve
+    from migration_plans.store import resolve
     from scheduler.room_data import load_room_inputs, newest_current_plan
     from scheduler.room_flags import RoomWeights, score_rooms
 
     with session_scope() as session:
-        try:
-            plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
-        except PlanNotFoundError as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
+        plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
         inputs = load_room_inputs(session, get_cost_defaults(), plan_id, clock.today())
     flags = score_rooms(inputs, RoomWeights())
     closable = [f for f in flags if f.closable][:limit]
@@ -291,17 +269,13 @@ def forecast_command(
     and how many hosts to add."""
 
     from inventory.db import session_scope
-    from migration_plans.store import PlanNotFoundError, resolve
+    from migration_plans.store import resolve
     from scheduler.forecast_data import platform_forecasts
     from scheduler.room_data import newest_current_plan
 
     with session_scope() as session:
-        try:
-            plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
-            forecasts = platform_forecasts(session, plan_id, clock.today(), horizon, platform)
-        except (PlanNotFoundError, LookupError) as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=False)
-            raise typer.Exit(2) from None
+        plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
+        forecasts = platform_forecasts(session, plan_id, clock.today(), horizon, platform)
     if as_json:
         sys.stdout.write(json.dumps([{
             "platform": f.platform, "model": f.model, "horizon_days": f.horizon_days,

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory.errors import InvalidInputError
+
 scheduler_app = typer.Typer(help="Scheduled jobs (定时任务).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
@@ -30,21 +32,16 @@ def run_command(
     from inventory.db import get_engine
     from inventory.settings import get_scheduler_settings, get_settings
     from scheduler.jobs import JOBS, run_job
-    from scheduler.service import ScheduleError, SchedulerService
+    from scheduler.service import SchedulerService
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if job is not None:
         if job not in JOBS:
-            err_console.print(f"[red]error:[/] --job must be one of {', '.join(JOBS)}")
-            raise typer.Exit(2)
+            raise InvalidInputError(f"--job must be one of {', '.join(JOBS)}")
         record = run_job(job)
         console.print(f"{job}: {record.status} — {record.summary}", markup=False, highlight=False)
         raise typer.Exit(0 if record.status == "ok" else 1)
-    try:
-        service = SchedulerService(get_engine(), get_scheduler_settings(), ZoneInfo(get_settings().timezone))
-    except ScheduleError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    service = SchedulerService(get_engine(), get_scheduler_settings(), ZoneInfo(get_settings().timezone))
     signal.signal(signal.SIGTERM, lambda *_: service.stop_soon())
     with contextlib.suppress(KeyboardInterrupt):
         service.run()

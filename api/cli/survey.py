@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from inventory.errors import InvalidInputError
+
 if TYPE_CHECKING:
-    from inventory.survey_writer import SheetProgress
+    from inventory.writers.survey import SheetProgress
 
 # Wide tables stay whole when output goes to a file or pipe (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -49,19 +51,14 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Import a survey (机房/服务器/信息系统 调查表); all-or-nothing unless --skip-bad-rows."""
-    from collectors.survey.reader import SurveyFileError
+    from collectors.survey.importer import import_survey
     from inventory.audit import Actor
     from inventory.db import get_engine
-    from inventory.imports import import_survey
-    from inventory.survey_writer import rows_of
+    from inventory.writers.survey import rows_of
 
-    try:
-        with progress_bar(not as_json) as progress:
-            outcome = import_survey(path, engine=get_engine(), actor=Actor.cli(), dry_run=dry_run,
-                                    skip_bad_rows=skip_bad_rows, progress=progress)
-    except SurveyFileError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    with progress_bar(not as_json) as progress:
+        outcome = import_survey(path, engine=get_engine(), actor=Actor.cli(), dry_run=dry_run,
+                                skip_bad_rows=skip_bad_rows, progress=progress)
     report = outcome.report
     if as_json:
         payload = report.as_dict() | {"written": outcome.written, "dry_run": dry_run,
@@ -74,7 +71,7 @@ def import_command(
 
 
 def _print_import(report: object, written: bool, dry_run: bool, skip: bool, path: Path) -> None:
-    from inventory.survey_writer import ImportReport, rows_of
+    from inventory.writers.survey import ImportReport, rows_of
 
     assert isinstance(report, ImportReport)
     for warning in report.warnings:
@@ -121,18 +118,14 @@ def export_command(
     grouped by department, room, system and wave (usable as an executable inventory script).
     """
     from inventory.db import session_scope
-    from inventory.export import ExportError, export_inventory
+    from inventory.views.export import export_inventory
 
     if str(path) == "ansible-inventory":
         _print_ansible_inventory(plan, host)
         return
 
-    try:
-        with session_scope() as session:
-            written = export_inventory(session, path, with_samples=with_samples)
-    except ExportError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        written = export_inventory(session, path, with_samples=with_samples)
     console.print(f"wrote {path}: " + ", ".join(f"{sheet} {count}" for sheet, count in written.items()))
 
 
@@ -140,16 +133,12 @@ def _print_ansible_inventory(plan_ref: str | None, host: str | None) -> None:
     import json
     import sys
 
-    from inventory.ansible_inventory import ansible_inventory
     from inventory.db import session_scope
+    from inventory.views.ansible_inventory import ansible_inventory
     from migration_plans.store import resolve
 
     with session_scope() as session:
-        try:
-            plan_id = resolve(session, plan_ref).id if plan_ref else None
-        except LookupError as exc:
-            err_console.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from None
+        plan_id = resolve(session, plan_ref).id if plan_ref else None
         inventory = ansible_inventory(session, plan_id)
     document = inventory["_meta"]["hostvars"].get(host, {}) if host else inventory
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -169,13 +158,11 @@ def sample_command(
     from inventory import clock
 
     if scale not in SCALES:
-        err_console.print(f"[red]error:[/] --scale must be one of {', '.join(SCALES)}")
-        raise typer.Exit(2)
+        raise InvalidInputError(f"--scale must be one of {', '.join(SCALES)}")
     try:
         until = dt.date.fromisoformat(as_of) if as_of else clock.today()
     except ValueError:
-        err_console.print(f"[red]error:[/] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(2) from None
+        raise InvalidInputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     written = write_estate(generate(SCALES[scale], seed, until), out)
     console.print(f"wrote {out}: " + ", ".join(f"{sheet} {count}" for sheet, count in written.items()))
 

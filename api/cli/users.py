@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from inventory.errors import InvalidInputError
+
 user_app = typer.Typer(help="Users and API tokens (用户).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True)
@@ -25,16 +27,12 @@ def add_command(
     """Add a user; the password is asked for (or read from stdin) and stored as an Argon2 hash."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from inventory.users import UserError, add_user
+    from inventory.users import add_user
 
     password = (sys.stdin.readline().rstrip("\n") if password_stdin
                 else typer.prompt("password", hide_input=True, confirmation_prompt=True))
-    try:
-        with session_scope() as session:
-            add_user(session, username, password, role, department, Actor.cli(), name)
-    except UserError as exc:
-        err_console.print(f"[red]error:[/] {exc}", markup=False)
-        raise typer.Exit(2) from None
+    with session_scope() as session:
+        add_user(session, username, password, role, department, Actor.cli(), name)
     console.print(f"user {username} ({role}{' of ' + department if department else ''}) added", markup=False)
 
 
@@ -57,8 +55,7 @@ def token_command(
     with session_scope() as session:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
-            err_console.print(f"[red]error:[/] no user {username!r}", markup=False)
-            raise typer.Exit(2)
+            raise InvalidInputError(f"no user {username!r}")
         token = issue_token(session, user, name, dt.timedelta(days=days) if days else None)
     sys.stdout.write(token + "\n")
 

@@ -21,12 +21,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, select
 
-from collectors.report import AgentReport
-from inventory.agent_ingest import IngestError, ingest_report
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import Server
+from inventory.records.agent import AgentReport
 from inventory.settings import get_scheduler_settings, get_settings
+from inventory.writers.agent import ingest_report
 from migration_plans.store import refresh_zombies_of_server
 
 
@@ -89,22 +89,18 @@ def create_app() -> FastAPI:
         """Ingest one agent report (idempotent by host and time)."""
         settings = get_settings()
         with Session(get_engine()) as session:
-            try:
-                status = ingest_report(session, report, ZoneInfo(settings.timezone))
-            except IngestError as exc:
-                session.rollback()
-                return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.reason}]},
-                                    status_code=exc.status)
+            status = ingest_report(session, report, ZoneInfo(settings.timezone))
             if status == "stored":
                 server_id = session.exec(select(Server.id).where(Server.hostname == report.hostname)).one()
                 refresh_zombies_of_server(session, server_id, Actor(f"agent:{report.hostname}"))  # type: ignore[arg-type]
             session.commit()
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
-    from api.http import metrics
+    from api.http import errors, metrics
     from api.http.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance, imports, plans
 
     metrics.install(app)
+    errors.install(app)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 

@@ -14,11 +14,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from collectors.survey import values as v
-from collectors.survey.headers import (
+from collectors.survey.reader import RawSheet, open_survey
+from inventory.records.sheets import (
     SHEETS,
     ColumnSpec,
     SheetKind,
@@ -28,7 +29,7 @@ from collectors.survey.headers import (
     match_sheet,
     split_header,
 )
-from collectors.survey.reader import RawSheet, open_survey
+from inventory.records.survey import RowError, SampleRow, SurveyRow
 
 HEADER_SEARCH_ROWS = 10
 
@@ -58,43 +59,10 @@ _PLATFORM_KIND = v.choice_parser(
 )
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem in the input: where it is, what was there and why it is wrong."""
-
-    sheet: str
-    row: int | None
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.sheet}" + (f" row {self.row}" if self.row is not None else "")
-        column = f", column {self.column!r}" if self.column else ""
-        value = f", value {self.value!r}" if self.value else ""
-        return f"{where}{column}{value}: {self.reason}"
 
 
-@dataclass
-class SurveyRow:
-    """One parsed row: the fields of the columns present, and where it came from."""
-
-    sheet: str
-    row: int
-    values: dict[str, Any]
-    headers: dict[str, str]
-
-    def header(self, field_: str) -> str:
-        return self.headers.get(field_, field_)
 
 
-class SampleRow(NamedTuple):
-    hostname: str
-    at: Any  # aware UTC datetime
-    cpu_util: float
-    memory_util: float
-    disk_used_gb: float | None
-    row: int
 
 
 Converter = Callable[[Any], Any]

@@ -17,9 +17,14 @@ from typing import Any
 
 import openpyxl
 
+from inventory.errors import InvalidInputError
 
-class SurveyFileError(ValueError):
+
+class SurveyFileError(InvalidInputError):
     """The survey file itself cannot be read (missing, wrong type, undecodable)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
 
 
 @dataclass

@@ -3,7 +3,7 @@
 RunStatus (a run of one wave)
     ``running`` — items are being worked; ``completed`` — every item ended ``completed``;
     ``failed`` — at least one item ended failed, rolled back or refused (the others went on).
-ItemState (one plan item inside a run; transitions are checked in ``migration_plans.executor``)
+ItemState (one plan item inside a run; transitions are checked in ``migration_plans.execution.executor``)
     ``pending`` — not claimed yet; ``running`` — a worker holds it (``claimed_by``, ``heartbeat_at``);
     ``waiting`` — stopped at an operator gate until ``shangyun migrate approve``;
     ``completed`` — every step done, the inventory updated; ``rolled_back`` — a step failed and the

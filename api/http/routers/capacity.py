@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -15,6 +15,7 @@ from api.http.deps import SessionDep
 from api.http.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory import clock
 from inventory.audit import Actor
+from inventory.errors import PermissionDenied
 from inventory.models import CapacityRequest, CloudPlatform, Department
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
@@ -102,17 +103,12 @@ def create_capacity_request(body: RequestIn, session: SessionDep,
     if own is not None:
         department = session.exec(select(Department).where(Department.code == body.department_code)).first()
         if department is None or department.id != own:
-            raise HTTPException(403, "department_code: a department user asks only for its own department")
+            raise PermissionDenied("a department user asks only for its own department", field="department_code",
+                                   status=403)
     now = dt.datetime.now(dt.UTC)
     amount = {"vcpus": float(body.vcpus), "memory_gb": body.memory_gb, "storage_gb": body.storage_gb}
-    try:
-        request, _ = submit(session, body.department_code, body.platform, amount, body.purpose,
-                            Actor(f"api:{principal.username}"), now, _raiser())
-    except LookupError as exc:
-        raise HTTPException(422, [{"loc": ["body", _field_of(str(exc))], "msg": str(exc),
-                                   "type": "value_error"}]) from None
-    except ValueError as exc:
-        raise HTTPException(422, [{"loc": ["body", "purpose"], "msg": str(exc), "type": "value_error"}]) from None
+    request, _ = submit(session, body.department_code, body.platform, amount, body.purpose,
+                        Actor(f"api:{principal.username}"), now, _raiser())
     session.commit()
     return get_capacity_request(request.id or 0, session, principal)
 
@@ -132,7 +128,4 @@ def _raiser() -> QuotaRaiser | None:
     """Approvals raise quotas on the cloud named by ``SHANGYUN_SCHEDULER_QUOTA_CLOUD`` (else: recorded only)."""
     return raise_quota_with(get_scheduler_settings().quota_cloud)
 
-
-def _field_of(message: str) -> str:
-    return "platform" if "platform" in message else "department_code"
 

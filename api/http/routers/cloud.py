@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,7 @@ from inventory import clock
 from inventory.audit import Actor
 from inventory.capacity import allocated, allocation_ratios, use_ratios, used
 from inventory.db import get_engine
+from inventory.errors import ConflictError
 from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
@@ -119,10 +120,7 @@ def _forecasts(session: Session, horizon: int, platform: str | None) -> list[For
     from scheduler.forecast_data import platform_forecasts
     from scheduler.room_data import newest_current_plan
 
-    try:
-        forecasts = platform_forecasts(session, newest_current_plan(session), clock.today(), horizon, platform)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from None
+    forecasts = platform_forecasts(session, newest_current_plan(session), clock.today(), horizon, platform)
     return [ForecastOut(platform=f.platform, model=f.model, horizon_days=f.horizon_days,
                         expansion_hosts=f.expansion_hosts,
                         series=[SeriesOut(resource=r.resource, measure=r.measure, capacity=r.capacity,
@@ -174,12 +172,9 @@ def get_proposal(proposal_id: Id, session: SessionDep,
 @router.post("/rebalance-proposals/{proposal_id}/reject", response_model=ProposalOut)
 def reject_proposal(proposal_id: Id, body: RejectIn, session: SessionDep,
                     principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
-    from scheduler.proposals import ProposalError, reject
+    from scheduler.proposals import reject
 
-    try:
-        proposal = reject(session, proposal_id, Actor(f"api:{principal.username}"), body.reason)
-    except ProposalError as exc:
-        raise HTTPException(404 if "no rebalance proposal" in str(exc) else 409, str(exc)) from None
+    proposal = reject(session, proposal_id, Actor(f"api:{principal.username}"), body.reason)
     return ProposalOut(**_proposal_out(proposal, _names(session)))
 
 
@@ -188,19 +183,16 @@ def approve_proposal(proposal_id: Id, session: SessionDep, background: Backgroun
                      principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
     """Approve and apply in the background on the platform's cloud (a clouds.yaml cloud of the same name
     listed in ``SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS``); follow it at ``GET …/{id}``."""
-    from scheduler.proposals import ProposalError, approve
+    from scheduler.proposals import approve
 
     proposal = session.get(RebalanceProposal, proposal_id)
     if proposal is None:
         raise not_found("rebalance proposal", proposal_id)
     platform = _names(session).get(proposal.platform_id, "?")
     if platform not in get_scheduler_settings().openstack_clouds:
-        raise HTTPException(409, f"no cloud configured for platform {platform!r}: add it to "
-                                 "SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS (or approve with `shangyun schedule approve`)")
-    try:
-        proposal = approve(session, proposal_id, Actor(f"api:{principal.username}"))
-    except ProposalError as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise ConflictError(f"no cloud configured for platform {platform!r}: add it to "
+                            "SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS (or approve with `shangyun schedule approve`)")
+    proposal = approve(session, proposal_id, Actor(f"api:{principal.username}"))
     background.add_task(_apply, proposal_id, platform)
     return ProposalOut(**_proposal_out(proposal, _names(session)))
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from fastapi import Depends, HTTPException, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col
+
+from inventory.errors import NotFoundError
 
 T = TypeVar("T")
 AnySelect = sa.Select[*tuple[Any, ...]]  # a select of any columns
@@ -110,5 +112,5 @@ def count(session: Session, query: AnySelect, limit: int | None = None) -> tuple
     return min(found, limit), found <= limit
 
 
-def not_found(what: str, key: object) -> HTTPException:
-    return HTTPException(404, f"no {what} {key}")
+def not_found(what: str, key: object) -> NotFoundError:
+    return NotFoundError(f"no {what} {key}")

@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -18,6 +18,7 @@ from api.http.cache import TtlCache
 from api.http.deps import SessionDep
 from inventory import clock
 from inventory.capacity import allocatable, allocation_ratios, host_allocation_ratio, use_ratios
+from inventory.errors import NotFoundError
 from inventory.models import (
     BusinessSystem,
     CloudHost,
@@ -188,7 +189,7 @@ def _overview(session: Session) -> OverviewOut:
 def _platform(session: Session, name: str) -> CloudPlatform:
     platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == name)).first()
     if platform is None or platform.id is None:
-        raise HTTPException(404, f"no cloud platform {name!r}")
+        raise NotFoundError(what="cloud platform", key=name)
     return platform
 
 
@@ -259,7 +260,7 @@ def get_current_plan(session: SessionDep, _: Annotated[Principal, Depends(requir
     """The current plan's waves with their items' strategies and statuses, and the rooms each closes."""
     plan = _current_plan(session)
     if plan is None or plan.id is None:
-        raise HTTPException(404, "no current plan: `shangyun plan create` first")
+        raise NotFoundError("no current plan: `shangyun plan create` first")
     rows = session.exec(select(PlanItem, BusinessSystem.code, BusinessSystem.name).join(
         BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id).where(PlanItem.plan_id == plan.id)
         .order_by(col(BusinessSystem.code))).all()

@@ -15,9 +15,9 @@ from api.http.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, require, sc
 from api.http.deps import SessionDep
 from api.http.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
-from inventory.queries import room_rows
 from inventory.settings import get_cost_defaults
 from inventory.users import Principal
+from inventory.views.queries import room_rows
 
 router = APIRouter(prefix="/api/v1", tags=["estate 资产"])
 Reader = Annotated[Principal, Depends(require(ESTATE_READ))]
@@ -219,12 +219,9 @@ class ArchiveOut(BaseModel):
 @router.get("/systems/{system_id}/archive", response_model=ArchiveOut)
 def get_system_archive(system_id: Id, session: SessionDep, principal: Reader) -> Response:
     """The system's archive (档案库); ``/archive/xlsx`` gives it as a workbook."""
-    from inventory.archive import SystemNotFoundError, system_archive
+    from inventory.views.archive import system_archive
 
-    try:
-        archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
-    except SystemNotFoundError:
-        raise not_found("system", system_id) from None
+    archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
     return as_json(ArchiveOut(**archive.as_json()))
 
 
@@ -234,12 +231,9 @@ def download_system_archive(system_id: Id, session: SessionDep, principal: Reade
     """The system's archive as ``shangyun archive SYSTEM --xlsx`` writes it."""
     import io
 
-    from inventory.archive import SystemNotFoundError, archive_workbook, system_archive
+    from inventory.views.archive import archive_workbook, system_archive
 
-    try:
-        archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
-    except SystemNotFoundError:
-        raise not_found("system", system_id) from None
+    archive = system_archive(session, system_id=system_id, department_id=scope_department(principal))
     buffer = io.BytesIO()
     archive_workbook(archive, buffer)
     buffer.seek(0)

@@ -7,15 +7,15 @@ import datetime as dt
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.http.auth import COSTS_READ, require
 from api.http.deps import SessionDep
 from inventory.users import Principal
-from migration_plans.finance import PlanWithoutSavingsError, SavingsReport, savings_report
-from migration_plans.store import PlanNotFoundError, named_or_current
+from migration_plans.finance import SavingsReport, savings_report
+from migration_plans.store import named_or_current
 
 router = APIRouter(prefix="/api/v1/savings", tags=["finance 财务"])
 Finance = Annotated[Principal, Depends(require(COSTS_READ))]
@@ -74,12 +74,7 @@ class SavingsOut(BaseModel):
 
 
 def _report(session: SessionDep, plan: str | None) -> SavingsReport:
-    try:
-        return savings_report(session, named_or_current(session, plan))
-    except PlanNotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
-    except PlanWithoutSavingsError as exc:
-        raise HTTPException(409, str(exc)) from None
+    return savings_report(session, named_or_current(session, plan))
 
 
 @router.get("", response_model=SavingsOut)

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from api.http.deps import SessionDep
 from api.http.routers.common import ListQueryDep, Page, filtered, page
 from inventory.audit import Actor
 from inventory.db import get_engine
+from inventory.errors import InvalidInputError
 from inventory.models import BusinessSystem, Dependency
 from inventory.settings import get_settings
 from inventory.users import Principal
@@ -44,18 +45,16 @@ async def upload_survey(request: Request, file: UploadFile,
                         dry_run: bool = False, skip_bad_rows: bool = False) -> JSONResponse:
     """Import a survey workbook (.xlsx) or one sheet as .csv. Every bad row is listed with its sheet, row
     and column; nothing is written unless the file is clean (or ``skip_bad_rows``)."""
-    from collectors.survey.reader import SurveyFileError
-    from inventory.imports import import_survey
-    from inventory.survey_writer import rows_of
+    from collectors.survey.importer import import_survey
+    from inventory.writers.survey import rows_of
 
     limit = int(get_settings().max_upload_mb * 1024 * 1024)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the multipart envelope adds a little
-        raise HTTPException(413, f"file: larger than {get_settings().max_upload_mb:g} MB")
+        raise InvalidInputError(f"larger than {get_settings().max_upload_mb:g} MB", field="file", status=413)
     name = Path(file.filename or "survey.xlsx").name
     if not name.lower().endswith(SUFFIXES):
-        raise HTTPException(422, [{"loc": ["body", "file"], "msg": f"{name}: upload an .xlsx workbook or a .csv sheet",
-                                   "type": "value_error"}])
+        raise InvalidInputError(f"{name}: upload an .xlsx workbook or a .csv sheet", field="file")
     with tempfile.TemporaryDirectory(prefix="shangyun-upload-") as folder:
         path = Path(folder) / name
         size = 0
@@ -63,14 +62,13 @@ async def upload_survey(request: Request, file: UploadFile,
             while chunk := await file.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise HTTPException(413, f"file: larger than {get_settings().max_upload_mb:g} MB")
+                    raise InvalidInputError(f"larger than {get_settings().max_upload_mb:g} MB", field="file",
+                                            status=413)
                 out.write(chunk)
-        try:  # an import takes seconds: in the thread pool, so the worker keeps answering others meanwhile
-            outcome = await run_in_threadpool(import_survey, path, engine=get_engine(),
-                                              actor=Actor(f"api:{principal.username}"), dry_run=dry_run,
-                                              skip_bad_rows=skip_bad_rows)
-        except SurveyFileError as exc:
-            raise HTTPException(422, [{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]) from None
+        # an import takes seconds: in the thread pool, so the worker keeps answering others meanwhile
+        outcome = await run_in_threadpool(import_survey, path, engine=get_engine(),
+                                          actor=Actor(f"api:{principal.username}"), dry_run=dry_run,
+                                          skip_bad_rows=skip_bad_rows)
     report = outcome.report
     errors: list[dict[str, Any]] = [vars(e) for e in rows_of(report)]
     body = report.as_dict() | {"written": outcome.written, "dry_run": dry_run, "errors": errors[:1000],

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from api.http.auth import PLANS_READ, require
 from api.http.deps import SessionDep
 from api.http.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filtered, not_found, page
 from inventory.db import get_engine
+from inventory.errors import NotFoundError
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
 from inventory.users import Principal
 
@@ -201,7 +202,7 @@ async def stream_run_events(
     """Server-sent events: every event of the run as it is written (``id:`` is the event id, so a client
     reconnects with ``Last-Event-ID`` or ``?after=``); a final ``end`` event when the run has settled."""
     if await run_in_threadpool(_run_status, run_id) is None:
-        raise HTTPException(404, f"no run {run_id}")
+        raise NotFoundError(what="run", key=run_id)
     header = request.headers.get("last-event-id", "")
     start = int(header) if header.isdigit() else last_event_id
 

@@ -1,0 +1,198 @@
+"""Strategy rules: which of the five strategies each system gets, and why, in Chinese and English.
+
+Rules are tried in order; the first that decides wins. Each is a small object with ``decide(system,
+ctx)`` so an estate can add or reorder rules. Hard rules come first and cannot be overridden by
+later ones: a classified (涉密) system is always ``retain`` and never gets a cloud target; a system
+whose MLPS level is above every cloud platform's cannot go onto the cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from migration_plans.planning.model import Decision, PlanParams, Platform, Strategy, SystemFacts, Target
+from migration_plans.planning.sizing import MAX_INSTANCES, Demand, demand, fit
+
+ASSUMED_MLPS = 2
+
+
+@dataclass
+class RuleContext:
+    platforms: Sequence[Platform]
+    params: PlanParams
+
+    @property
+    def max_cloud_mlps(self) -> int:
+        return max((p.mlps_level for p in self.platforms), default=0)
+
+
+class Rule(Protocol):
+    name: str
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        """A decision for ``system``, or None to let the next rule decide."""
+        ...
+
+
+def level_of(system: SystemFacts) -> int:
+    return system.mlps_level if system.mlps_level is not None else ASSUMED_MLPS
+
+
+def targets(system: SystemFacts, ctx: RuleContext, kind: str) -> tuple[Demand, list[Target]]:
+    """Every eligible platform of ``kind``'s cheapest fitting target, cheapest first."""
+    need = demand(system, ctx.params.comfort_factor, ctx.params.disk_headroom)
+    found = [t for p in ctx.platforms if p.kind == kind and p.mlps_level >= level_of(system)
+             if (t := fit(need, p)) is not None]
+    return need, sorted(found, key=lambda t: (t.monthly_cny, t.platform))
+
+
+def _sized(decision: Decision, need: Demand, system: SystemFacts) -> Decision:
+    decision.sized_from = need.sized_from
+    measured = [s for s in system.servers if s.sizing_from is not None and s.last_day is not None]
+    if measured:
+        decision.sizing_window = (min(s.sizing_from for s in measured if s.sizing_from),
+                                  max(s.last_day for s in measured if s.last_day),
+                                  min(s.sizing_days for s in measured))
+    if need.sized_from != "samples":
+        decision.reason_zh += "；无完整利用率数据，按已分配资源估算规格"
+        decision.reason_en += "; no complete utilization samples, sized from the allocated resources"
+    if decision.target is not None and decision.target.price_basis == "default":
+        decision.flags.append("price from DOMAIN.md's unit-price proxies (default): the platform gives none")
+    return decision
+
+
+@dataclass
+class Classified:
+    name: str = "classified"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if not system.classified:
+            return None
+        return Decision(system.code, Strategy.RETAIN, "涉密系统：迁往政务内网，不上云",
+                        "classified (涉密): stays on the intranet, never on the cloud")
+
+
+@dataclass
+class AlreadyRetired:
+    name: str = "already-retired"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if system.status != "retired":
+            return None
+        return Decision(system.code, Strategy.RETIRE, "系统已停用，无需迁移", "already retired: nothing to move")
+
+
+@dataclass
+class AlreadyMigrated:
+    name: str = "already-migrated"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if system.status != "migrated":
+            return None
+        return Decision(system.code, Strategy.RETAIN, "已迁移上云，无需再迁移",
+                        "already migrated: nothing left to move")
+
+
+@dataclass
+class NoServers:
+    name: str = "no-servers"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if system.servers:
+            return None
+        return Decision(system.code, Strategy.RETAIN, "调查表未登记部署服务器，无法制定迁移方案，请补充调查",
+                        "no servers recorded for this system: cannot be planned until the survey lists them")
+
+
+@dataclass
+class Zombie:
+    name: str = "zombie"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if not system.zombie and system.status != "zombie":
+            return None
+        return Decision(system.code, Strategy.RETIRE, "僵尸系统（长期无用户、CPU与内存利用率低于5%）：关停并归档数据",
+                        "zombie (no users, CPU and memory under 5%): switch off and archive its data")
+
+
+@dataclass
+class SpecialHardware:
+    name: str = "special-hardware"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if not system.special_hardware:
+            return None
+        return Decision(system.code, Strategy.RELOCATE, "依赖专用硬件：设备整体搬迁至政务云数据中心托管",
+                        "needs special hardware: move the hardware into the cloud data centre (hosting)")
+
+
+@dataclass
+class MlpsAboveCloud:
+    name: str = "mlps-above-cloud"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if level_of(system) <= ctx.max_cloud_mlps:
+            return None
+        top = ctx.max_cloud_mlps
+        return Decision(system.code, Strategy.RELOCATE,
+                        f"等保{level_of(system)}级高于所有云平台（最高{top}级），不能上云：设备搬迁至云数据中心托管",
+                        f"MLPS level {level_of(system)} is above every cloud platform (highest {top}): cannot go "
+                        "onto the cloud; hardware hosted in the cloud data centre")
+
+
+@dataclass
+class Containerized:
+    name: str = "containerized"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        if not system.containerized:
+            return None
+        need, found = targets(system, ctx, "kubernetes")
+        if not found:
+            return None
+        target = found[0]
+        cpu, memory = target.groups[0].vcpus, target.groups[0].memory_gb
+        return _sized(Decision(system.code, Strategy.REPLATFORM,
+                               f"已容器化：迁入容器平台 {target.platform}（{target.count}个副本，每副本请求 "
+                               f"{cpu:g}核/{memory:g}GB）",
+                               f"containerized: replatform onto Kubernetes ({target.platform}, {target.count} "
+                               f"replica(s) requesting {cpu:g} CPU/{memory:g} GB each)", target), need, system)
+
+
+@dataclass
+class Rehost:
+    name: str = "rehost"
+
+    def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
+        need, found = targets(system, ctx, "openstack")
+        if not found:
+            decision = Decision(system.code, Strategy.RELOCATE,
+                                f"云平台规格目录中没有能满足需求（{need.vcpus:.1f}个vCPU、{need.memory_gb:.1f}GB内存，"
+                                f"至多{MAX_INSTANCES}台云主机）的规格组合：设备搬迁至云数据中心托管",
+                                f"no flavor combination of an eligible platform covers the demand ({need.vcpus:.1f} "
+                                f"vCPU, {need.memory_gb:.1f} GB, at most {MAX_INSTANCES} instances): hardware hosted "
+                                "in the cloud data centre")
+            decision.flags.append(f"no flavors cover {need.vcpus:.1f} vCPU/{need.memory_gb:.1f} GB")
+            return decision
+        target = found[0]
+        return _sized(Decision(system.code, Strategy.REHOST, f"迁移至云主机 {target.platform}：{target.summary}",
+                               f"rehost on {target.platform} as {target.summary}", target), need, system)
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (Classified(), AlreadyRetired(), AlreadyMigrated(), NoServers(), Zombie(),
+                                   SpecialHardware(), MlpsAboveCloud(), Containerized(), Rehost())
+
+
+def decide(system: SystemFacts, ctx: RuleContext, rules: Sequence[Rule] = DEFAULT_RULES) -> Decision:
+    """The first decision the rules make for ``system`` (``Rehost`` always decides)."""
+    for rule in rules:
+        decision = rule.decide(system, ctx)
+        if decision is not None:
+            if decision.strategy is not Strategy.RETAIN and system.classified:
+                raise AssertionError(f"rule {rule.name} sent classified {system.code} toward the cloud")
+            if system.mlps_level is None and decision.target is not None:
+                decision.flags.append(f"MLPS level unknown, assumed {ASSUMED_MLPS}")
+            return decision
+    raise ValueError(f"no rule decided {system.code}")

@@ -54,9 +54,10 @@ def _worker(scale: str, url: str) -> None:
     from sqlmodel import Session
 
     from inventory.db import create_db_engine
+    from inventory.models.enums import Strategy
     from inventory.settings import get_cost_defaults
     from migration_plans.load import load_estate
-    from migration_plans.planning.model import PlanParams, Strategy
+    from migration_plans.planning.model import PlanParams
     from migration_plans.planning.planner import plan
     from migration_plans.planning.waves import DepartmentOrder, RandomOrder
 

@@ -67,7 +67,7 @@ def run_one(hosts: int, instances: int, goal: str, max_load: float) -> dict[str,
 
     cluster = parse_snapshot(generate_cluster(hosts, instances, seed=hosts))
     started = time.perf_counter()
-    result = rebalance(cluster, goal, max_load=max_load)  # type: ignore[arg-type]
+    result = rebalance(cluster, goal, max_load=max_load)
     seconds = time.perf_counter() - started
     moves = [m.as_json() for m in result.moves]
     violations = replay(cluster, moves, max_load)

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inventory.models.enums import RebalanceGoal
+
 DEFAULT_DATABASE_URL = "sqlite:///./shangyun.db"
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
 
@@ -86,7 +88,7 @@ class SchedulerSettings(BaseSettings):
     requests: str = Field("*/10 * * * *", description="decide queued capacity requests again; count overdue ones")
     openstack_clouds: list[str] = Field(default_factory=list, description="clouds.yaml clouds to collect")
     kubernetes_contexts: list[str] = Field(default_factory=list, description="kubeconfig contexts to collect")
-    rebalance_goal: str = Field("balance", description="goal of the rebalance audit: balance | consolidate")
+    rebalance_goal: RebalanceGoal = Field(RebalanceGoal.BALANCE, description="goal of the rebalance audit")
     rebalance_max_moves: int = Field(20, ge=1, description="at most this many moves per audit proposal")
     rebalance_auto: bool = Field(False, description="apply audit proposals without approval (platforms whose "
                                  "name is one of openstack_clouds)")

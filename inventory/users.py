@@ -64,7 +64,7 @@ def add_user(session: Session, username: str, password: str, role: str, departme
         department_id = found.id
     elif department:
         raise UserError("department: only department users belong to one department")
-    user = User(username=username, display_name=display_name, password_hash=_hasher.hash(password), role=role,
+    user = User(username=username, display_name=display_name, password_hash=_hasher.hash(password), role=Role(role),
                 department_id=department_id, created_at=_now())
     session.add(user)
     session.flush()

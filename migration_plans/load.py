@@ -27,6 +27,7 @@ from inventory.models import (
     ServerStatus,
     SystemServer,
 )
+from inventory.models.enums import RoomStatus
 from inventory.settings import CostDefaults
 from inventory.views.measured import measured_use
 from inventory.views.public import table_of
@@ -102,7 +103,7 @@ def load_systems(session: Session, sizing_days: int = 30, system_ids: set[int] |
 def load_estate(session: Session, defaults: CostDefaults, sizing_days: int = 30,
                 rates: m.SavingsRates | None = None) -> m.Estate:
     """Everything the planner needs, read in a handful of queries."""
-    rows = [row for row in room_rows(session, defaults) if row.status == "active"]
+    rows = [row for row in room_rows(session, defaults) if row.status == RoomStatus.ACTIVE]
     shares = {sid: share for row in rows for sid, share in row.shares().items()}
     systems, codes = load_systems(session, sizing_days, shares=shares)
     deps = table_of(Dependency)

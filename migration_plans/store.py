@@ -27,6 +27,7 @@ from inventory.models import (
     PlanWave,
     WaveStatus,
 )
+from inventory.models.enums import SystemStatus
 from migration_plans.planning.document import decision_from_item, plan_document
 from migration_plans.planning.model import Estate, MigrationPlan, SystemFacts
 from migration_plans.planning.planner import FixedWave
@@ -195,10 +196,11 @@ def apply_zombie_evidence(session: Session, systems: list[SystemFacts], actor: A
             # minute and each report would otherwise become an audit row.
             if stored.get("zombie") != evidence.zombie or stored.get("as_of") != fresh["as_of"]:
                 changes["zombie_evidence"] = fresh
-            if evidence.zombie and row.status == "running":
-                changes["status"] = "zombie"
-        elif row.status == "zombie" and system.servers and all(s.cpu_avg is not None for s in system.servers):
-            changes |= {"status": "running", "zombie_evidence": None}
+            if evidence.zombie and row.status == SystemStatus.RUNNING:
+                changes["status"] = SystemStatus.ZOMBIE
+        elif (row.status == SystemStatus.ZOMBIE and system.servers
+              and all(s.cpu_avg is not None for s in system.servers)):
+            changes |= {"status": SystemStatus.RUNNING, "zombie_evidence": None}
         if changes:
             services.update(session=session, actor=actor, obj=row, changes=changes)
     return found

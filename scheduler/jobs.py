@@ -25,6 +25,7 @@ from inventory import clock
 from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import CloudHost, CloudPlatform, JobRun, ProposalStatus, RebalanceProposal, UtilizationSample
+from inventory.models.enums import JobStatus
 from inventory.settings import get_cost_defaults, get_scheduler_settings, get_settings
 
 log = logging.getLogger("shangyun.scheduler")
@@ -44,10 +45,10 @@ def run_job(name: str) -> JobRun:
         session.commit()
         try:
             record.summary = job(session)[:4000]
-            record.status = "ok"
+            record.status = JobStatus.OK
         except Exception as exc:  # a job failure is recorded, never fatal to the scheduler
             session.rollback()
-            record.status, record.summary = "failed", f"{type(exc).__name__}: {exc}"[:4000]
+            record.status, record.summary = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"[:4000]
             log.exception("job %s failed", name)
         record.finished_at = dt.datetime.now(dt.UTC)
         session.add(record)
@@ -114,7 +115,7 @@ def rebalance_audit(session: Session) -> str:
         except SnapshotError as exc:
             notes.append(f"{platform.name}: snapshot unusable ({exc})")
             continue
-        result = rebalance(cluster, settings.rebalance_goal,  # type: ignore[arg-type]
+        result = rebalance(cluster, settings.rebalance_goal,
                            max_moves=settings.rebalance_max_moves)
         if not result.moves:
             notes.append(f"{platform.name}: nothing to move")

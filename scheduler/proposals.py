@@ -30,6 +30,8 @@ from inventory.models import (
     StoragePool,
     Volume,
 )
+from inventory.models.enums import EventStatus, RebalanceGoal
+from inventory.models.rebalancing import ProposalEventKind
 from scheduler.rebalance import Result
 
 
@@ -54,7 +56,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _event(session: Session, proposal: RebalanceProposal, kind: str, status: str, message: str = "",
+def _event(session: Session, proposal: RebalanceProposal, kind: ProposalEventKind, status: str, message: str = "",
            move_index: int | None = None) -> None:
     assert proposal.id is not None
     session.add(ProposalEvent(proposal_id=proposal.id, at=_now(), move_index=move_index, kind=kind, status=status,
@@ -67,11 +69,12 @@ def store_proposal(session: Session, platform: str, result: Result, max_load: fl
     row = session.exec(select(CloudPlatform).where(CloudPlatform.name == platform)).first()
     if row is None or row.id is None:
         raise ProposalNotFoundError(f"no cloud platform {platform!r}")
-    proposal = RebalanceProposal(platform_id=row.id, goal=result.goal, max_load=max_load, max_moves=max_moves,
-                                 result=result.as_json(), created_at=_now(), created_by=actor.name)
+    proposal = RebalanceProposal(platform_id=row.id, goal=RebalanceGoal(result.goal), max_load=max_load,
+                                 max_moves=max_moves, result=result.as_json(), created_at=_now(), created_by=actor.name)
     session.add(proposal)
     session.flush()
-    _event(session, proposal, "proposed", "ok", f"{len(result.moves)} move(s) for goal {result.goal}")
+    _event(session, proposal, ProposalEventKind.PROPOSED, EventStatus.OK,
+           f"{len(result.moves)} move(s) for goal {result.goal}")
     record(session, actor, "rebalance_proposal", str(proposal.id), AuditAction.CREATE, None,
            {"platform": platform, "goal": result.goal, "moves": len(result.moves)})
     session.flush()
@@ -104,9 +107,9 @@ def reject(session: Session, proposal_id: int, actor: Actor, reason: str) -> Reb
         raise ProposalError(f"proposal {proposal_id} is {proposal.status}; only a proposed one can be rejected")
     proposal.status, proposal.decided_by, proposal.decided_at = ProposalStatus.REJECTED, actor.name, _now()
     proposal.error = reason
-    _event(session, proposal, "rejected", "ok", reason)
-    record(session, actor, "rebalance_proposal", str(proposal_id), AuditAction.UPDATE, {"status": "proposed"},
-           {"status": "rejected", "reason": reason})
+    _event(session, proposal, ProposalEventKind.REJECTED, EventStatus.OK, reason)
+    record(session, actor, "rebalance_proposal", str(proposal_id), AuditAction.UPDATE,
+           {"status": ProposalStatus.PROPOSED}, {"status": ProposalStatus.REJECTED, "reason": reason})
     session.add(proposal)
     session.commit()
     return proposal
@@ -121,9 +124,9 @@ def approve(session: Session, proposal_id: int, actor: Actor) -> RebalancePropos
     if proposal.status != ProposalStatus.PROPOSED:
         raise ProposalError(f"proposal {proposal_id} is {proposal.status}; only a proposed one can be approved")
     proposal.status, proposal.decided_by, proposal.decided_at = ProposalStatus.RUNNING, actor.name, _now()
-    _event(session, proposal, "approved", "ok", f"by {actor.name}")
-    record(session, actor, "rebalance_proposal", str(proposal_id), AuditAction.UPDATE, {"status": "proposed"},
-           {"status": "running"})
+    _event(session, proposal, ProposalEventKind.APPROVED, EventStatus.OK, f"by {actor.name}")
+    record(session, actor, "rebalance_proposal", str(proposal_id), AuditAction.UPDATE,
+           {"status": ProposalStatus.PROPOSED}, {"status": ProposalStatus.RUNNING})
     session.add(proposal)
     session.commit()
     return proposal
@@ -139,7 +142,7 @@ def apply(session: Session, proposal_id: int, driver: MoveDriver,
     for index in range(proposal.moves_done, len(moves)):
         move = moves[index]
         item = move.get("instance") or move.get("volume") or ""
-        _event(session, proposal, "move", "started", _describe(move), index)
+        _event(session, proposal, ProposalEventKind.MOVE, EventStatus.STARTED, _describe(move), index)
         session.commit()
         try:
             where = driver.server_host(item) if move["kind"] == "live_migrate" else driver.volume_pool(item)
@@ -159,13 +162,13 @@ def apply(session: Session, proposal_id: int, driver: MoveDriver,
             return _stop(session, proposal, index, ProposalStatus.FAILED, str(exc))
         _follow_in_inventory(session, proposal.platform_id, move)
         proposal.moves_done = index + 1
-        _event(session, proposal, "move", "ok", message, index)
+        _event(session, proposal, ProposalEventKind.MOVE, EventStatus.OK, message, index)
         session.add(proposal)
         session.commit()
         if progress is not None:
             progress(index, move, "ok")
     proposal.status = ProposalStatus.COMPLETED
-    _event(session, proposal, "finished", "ok", f"{len(moves)} move(s) done")
+    _event(session, proposal, ProposalEventKind.FINISHED, EventStatus.OK, f"{len(moves)} move(s) done")
     session.add(proposal)
     session.commit()
     return proposal
@@ -179,8 +182,9 @@ def _describe(move: dict[str, str]) -> str:
 def _stop(session: Session, proposal: RebalanceProposal, index: int, status: ProposalStatus,
           message: str) -> RebalanceProposal:
     proposal.status, proposal.error = status, message[:4000]
-    _event(session, proposal, "move", "stale" if status == ProposalStatus.STALE else "failed", message, index)
-    _event(session, proposal, "finished", status.value,
+    outcome = ProposalStatus.STALE if status == ProposalStatus.STALE else EventStatus.FAILED
+    _event(session, proposal, ProposalEventKind.MOVE, outcome, message, index)
+    _event(session, proposal, ProposalEventKind.FINISHED, status.value,
            f"stopped at move {index + 1} of {len(proposal.result.get('moves', []))}; {proposal.moves_done} done")
     session.add(proposal)
     session.commit()

@@ -24,15 +24,17 @@ return no moves and a reason instead of raising.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from inventory.errors import InvalidInputError
+from inventory.models.enums import RebalanceGoal
 from scheduler.snapshot import Cluster
 
-Goal = Literal["balance", "consolidate", "storage"]
 BALANCE_TARGET_STDDEV = 0.05
 EPS = 1e-9
 
@@ -125,27 +127,59 @@ def pool_figures(c: Cluster, pool_of: np.ndarray) -> dict[str, float]:
             "stddev_pool_use": round(float(used.std()) if used.size else 0.0, 4)}
 
 
-def rebalance(c: Cluster, goal: Goal, *, max_moves: int | None = None, max_load: float = 0.8) -> Result:
+GoalPlan = Callable[[Cluster, int, float], tuple[list[Move], list[str], dict[str, float], dict[str, float]]]
+GOALS: dict[RebalanceGoal, GoalPlan] = {}
+
+
+def goal_plan(goal: RebalanceGoal) -> Callable[[GoalPlan], GoalPlan]:
+    """Register the planner of ``goal``: ``(cluster, max moves, max load) → (moves, reasons, before, after)``."""
+    def register(plan: GoalPlan) -> GoalPlan:
+        GOALS[goal] = plan
+        return plan
+    return register
+
+
+def parse_goal(name: str) -> RebalanceGoal:
+    """The registered goal called ``name``; InvalidInputError naming the choices otherwise."""
+    try:
+        goal = RebalanceGoal(name)
+    except ValueError:
+        goal = None
+    if goal is None or goal not in GOALS:
+        raise InvalidInputError(f"unknown goal {name!r}: {', '.join(GOALS)}", field="goal")
+    return goal
+
+
+def rebalance(c: Cluster, goal: RebalanceGoal | str, *, max_moves: int | None = None,
+              max_load: float = 0.8) -> Result:
     """Plan the moves for ``goal``; see the module docstring."""
     started = time.perf_counter()
+    chosen = parse_goal(goal)
     budget = max_moves if max_moves is not None else 10**9
-    if goal == "storage":
-        volume_moves, notes, pool_of = _storage(c, budget)
-        return Result(goal, volume_moves, pool_figures(c, c.volume_pool) | host_figures(c, c.inst_host),
-                      pool_figures(c, pool_of) | host_figures(c, c.inst_host), time.perf_counter() - started, notes)
-    state = _State(c, max_load)
-    moves: list[Move] = []
-    reasons = _evacuate(state, moves, budget)
-    if goal == "consolidate":
-        reasons += _consolidate(state, moves, budget)
-    elif goal == "balance":
-        reasons += _balance(state, moves, budget)
-    else:
-        raise ValueError(f"unknown goal {goal!r}: balance, consolidate or storage")
-    if not moves and not reasons:
-        reasons.append("nothing to gain: no move improves the goal within the constraints")
-    return Result(goal, moves, host_figures(c, c.inst_host), host_figures(c, state.host),
-                  time.perf_counter() - started, reasons)
+    moves, reasons, before, after = GOALS[chosen](c, budget, max_load)
+    return Result(chosen, moves, before, after, time.perf_counter() - started, reasons)
+
+
+@goal_plan(RebalanceGoal.STORAGE)
+def _storage_goal(c: Cluster, budget: int, max_load: float) -> tuple[list[Move], list[str], dict[str, float],
+                                                                         dict[str, float]]:
+    volume_moves, notes, pool_of = _storage(c, budget)
+    return (volume_moves, notes, pool_figures(c, c.volume_pool) | host_figures(c, c.inst_host),
+            pool_figures(c, pool_of) | host_figures(c, c.inst_host))
+
+
+def _compute_goal(then: Callable[[_State, list[Move], int], list[str]]) -> GoalPlan:
+    """A compute goal: evacuate hosts that are not up, then ``then``; before/after host figures."""
+    def plan(c: Cluster, budget: int, max_load: float) -> tuple[list[Move], list[str], dict[str, float],
+                                                                 dict[str, float]]:
+        state = _State(c, max_load)
+        moves: list[Move] = []
+        reasons = _evacuate(state, moves, budget)
+        reasons += then(state, moves, budget)
+        if not moves and not reasons:
+            reasons.append("nothing to gain: no move improves the goal within the constraints")
+        return moves, reasons, host_figures(c, c.inst_host), host_figures(c, state.host)
+    return plan
 
 
 def _zone_hosts(c: Cluster) -> dict[int, np.ndarray]:
@@ -458,3 +492,7 @@ def replay(c: Cluster, moves: list[dict[str, str]], max_load: float) -> list[str
         if busy[target] / c.host_vcpus[target] > max_load + 1e-6:
             problems.append(f"move {step}: {move['to']} above max load")
     return problems
+
+
+GOALS[RebalanceGoal.CONSOLIDATE] = _compute_goal(_consolidate)
+GOALS[RebalanceGoal.BALANCE] = _compute_goal(_balance)

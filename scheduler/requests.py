@@ -24,6 +24,7 @@ from inventory.audit import Actor
 from inventory.capacity import allocatable
 from inventory.errors import InvalidInputError
 from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
+from inventory.models.enums import CapacityRequestStatus, PlatformKind
 from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
 from scheduler.forecast_data import platform_forecasts
 from scheduler.room_data import newest_current_plan
@@ -72,7 +73,7 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
             continue
         if request.department_id == department.id and request.requested_at >= since:
             open_purposes.setdefault(normalised(request.purpose), request.id)
-        if request.status == "approved":
+        if request.status == CapacityRequestStatus.APPROVED:
             for r, v in _amount(request).items():
                 granted[r] += v
                 if request.department_id == department.id:
@@ -109,7 +110,7 @@ def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: 
 
     def apply(platform: CloudPlatform, department: Department, amount: dict[str, float]) -> None:
         name = f"dept-{department.code.lower()}"
-        if platform.kind == "kubernetes":
+        if platform.kind == PlatformKind.KUBERNETES:
             from drivers.kubernetes import KubernetesDriver
 
             KubernetesDriver.connect(kubeconfig, context).raise_quota(name, amount["vcpus"], amount["memory_gb"])
@@ -128,7 +129,7 @@ def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: 
 def _granted(decision: Decision, raise_quota: QuotaRaiser | None, platform: CloudPlatform, department: Department,
              amount: dict[str, float]) -> Decision:
     """An approval raises the quota on the platform; if that fails the request waits in the queue."""
-    if decision.status != "approved" or raise_quota is None:
+    if decision.status != CapacityRequestStatus.APPROVED or raise_quota is None:
         return decision
     try:
         raise_quota(platform, department, amount)
@@ -154,7 +155,8 @@ def submit(session: Session, department: str, platform: str, amount: dict[str, f
     request = services.create(session=session, actor=actor, obj=CapacityRequest(
         department_id=dept.id, platform_id=target.id, vcpus=int(amount.get("vcpus", 0)),
         memory_gb=amount.get("memory_gb", 0.0), storage_gb=amount.get("storage_gb", 0.0), purpose=purpose.strip(),
-        status=decision.status, reason=f"{decision.reason_zh} / {decision.reason_en}"[:1000], requested_at=now,
+        status=CapacityRequestStatus(decision.status), reason=f"{decision.reason_zh} / {decision.reason_en}"[:1000],
+        requested_at=now,
         decided_at=now))
     return request, decision
 
@@ -163,7 +165,7 @@ def review_queued(session: Session, actor: Actor, now: dt.datetime,
                   raise_quota: QuotaRaiser | None = None) -> list[tuple[int, str]]:
     """Decide the queued requests again (oldest first), e.g. after an expansion; (id, new status) of each."""
     changed = []
-    for request in session.exec(select(CapacityRequest).where(CapacityRequest.status == "queued")
+    for request in session.exec(select(CapacityRequest).where(CapacityRequest.status == CapacityRequestStatus.QUEUED)
                                 .order_by(col(CapacityRequest.requested_at))):
         dept = session.get(Department, request.department_id)
         platform = session.get(CloudPlatform, request.platform_id)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from sqlmodel import Session, col, select
 
 from inventory.models import BusinessSystem, PlanItem, Room, RoomStatus, Server, ServerStatus, SystemServer
+from inventory.models.enums import Strategy
 from inventory.settings import CostDefaults
 from inventory.views.queries import average_cpu_by_server, room_rows
 from scheduler.room_flags import Blocker, RoomInput
@@ -83,7 +84,7 @@ def blocker(system: BusinessSystem, strategy: str, reason_en: str, reason_zh: st
                        "未排入批次：没有符合其可停机窗口的批次",
                        "agree a downtime window with the department, then re-plan",
                        "与部门商定可停机窗口后重新制定计划")
-    if strategy == "retain" and "no servers recorded" in reason_en:
+    if strategy == Strategy.RETAIN and "no servers recorded" in reason_en:
         return Blocker(system.code, "no servers recorded in the survey", "调查表未登记部署服务器",
                        "record its servers in the survey, then re-plan", "在调查表中登记其部署服务器后重新制定计划")
     return Blocker(system.code, reason_en[:200], reason_zh[:200], "change its plan item, then re-plan",

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inventory.errors import InvalidInputError
+from inventory.models.enums import HostState
 
 F = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -151,7 +152,7 @@ def parse_snapshot(data: Mapping[str, Any]) -> Cluster:
         cap_cpu=np.array([h.vcpus * h.cpu_ratio for h in hosts], dtype=np.float64),
         cap_ram=np.array([h.memory_mb * h.ram_ratio for h in hosts], dtype=np.float64),
         cap_disk=np.array([h.disk_gb for h in hosts], dtype=np.float64),
-        host_up=np.array([h.state == "up" for h in hosts], dtype=np.bool_),
+        host_up=np.array([h.state == HostState.UP for h in hosts], dtype=np.bool_),
         host_zone=np.array([zone_index[h.zone or ""] for h in hosts], dtype=np.int64),
         zones=zones,
         instance_ids=[i.id for i in instances],

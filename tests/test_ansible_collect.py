@@ -34,7 +34,7 @@ def _observations(db_url: str, hostname: str) -> dict[tuple[str, str], object]:
     with Session(engine) as session:
         rows = session.exec(select(ServerObservation).join(Server, col(Server.id) == ServerObservation.server_id)
                             .where(Server.hostname == hostname)).all()
-        found = {(r.field, r.source): r.value for r in rows}
+        found = {(r.field, str(r.source)): r.value for r in rows}
     engine.dispose()
     return found
 

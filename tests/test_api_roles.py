@@ -50,6 +50,8 @@ from inventory.models import (
     RunItem,
     Server,
 )
+from inventory.models.enums import EventPhase, EventStatus
+from inventory.models.runs import RunStatus
 from scheduler.proposals import store_proposal
 from scheduler.rebalance import Move, Result
 from tests.api_server import PASSWORD, seed, serve
@@ -427,7 +429,7 @@ def test_run_events_stream_as_server_sent_events(api: Api) -> None:
         session.add(run_item)
         session.flush()
         session.add(RunEvent(run_id=run.id or 0, item_id=run_item.id or 0, counter=1, at=now, step="preflight",
-                             phase="before", status="started"))
+                             phase=EventPhase.BEFORE, status=EventStatus.STARTED))
         session.commit()
         run_id, item_id = run.id, run_item.id
     lines: list[str] = []
@@ -451,10 +453,10 @@ def test_run_events_stream_as_server_sent_events(api: Api) -> None:
         time.sleep(0.2)
     with Session(engine) as session:  # a step ends while the client listens, then the run settles
         session.add(RunEvent(run_id=run_id or 0, item_id=item_id or 0, counter=2, at=dt.datetime.now(dt.UTC),
-                             step="preflight", phase="after", status="ok"))
+                             step="preflight", phase=EventPhase.AFTER, status=EventStatus.OK))
         stored = session.get(MigrationRun, run_id)
         assert stored is not None
-        stored.status = "completed"
+        stored.status = RunStatus.COMPLETED
         session.add(stored)
         session.commit()
     engine.dispose()

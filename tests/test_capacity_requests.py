@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, CapacityRequest, CloudPlatform, Department
+from inventory.models.enums import CapacityRequestStatus, PlatformKind
 from scheduler.admission import Ask, Situation, admit, due_date
 from tests.conftest import run_cli
 
@@ -69,7 +70,7 @@ def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None
     with Session(engine) as session:  # an old request still queued: overdue
         old = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
         session.add(CapacityRequest(department_id=department.id or 0, platform_id=platform.id or 0, vcpus=1,
-                                    purpose="old", status="queued", requested_at=old))
+                                    purpose="old", status=CapacityRequestStatus.QUEUED, requested_at=old))
         session.commit()
         audited = session.exec(select(AuditLog).where(AuditLog.entity == "capacity_request")).all()
     engine.dispose()
@@ -89,7 +90,7 @@ def test_an_approval_raises_the_quota_or_waits_when_it_cannot() -> None:
     from scheduler.requests import _granted
 
     calls: list[dict[str, float]] = []
-    platform, department = CloudPlatform(name="p", kind="openstack", mlps_level=3, vcpus=1, memory_gb=1,
+    platform, department = CloudPlatform(name="p", kind=PlatformKind.OPENSTACK, mlps_level=3, vcpus=1, memory_gb=1,
                                          storage_gb=1), Department(code="D1", name="d")
     approved = Decision("approved", "fits", "可以")
     done = _granted(approved, lambda p, d, amount: calls.append(amount), platform, department, {"vcpus": 4.0})

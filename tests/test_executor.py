@@ -35,6 +35,7 @@ from inventory.models import (
     Server,
     SystemServer,
 )
+from inventory.models.enums import EventPhase, EventStatus, SystemStatus
 from migration_plans.execution.executor import Executor, start_run
 from migration_plans.execution.runbooks import REHOST
 from migration_plans.execution.site import Site
@@ -235,7 +236,7 @@ def test_interrupted_non_idempotent_step_waits_for_a_person(planned: str, tmp_pa
         item.next_step = [s.name for s in REHOST].index("cutover")  # forged: everything before cutover done …
         item.state, item.claimed_by, item.heartbeat_at = ItemState.RUNNING, "elsewhere:999999999", run.started_at
         session.add(RunEvent(run_id=item.run_id, item_id=item.id, counter=1, at=run.started_at, step="cutover",
-                             phase="before", status="started"))  # … and a worker died inside cutover
+                             phase=EventPhase.BEFORE, status=EventStatus.STARTED))  # … and a worker died inside cutover
         session.add(item)
         session.commit()
         item_id = item.id
@@ -250,7 +251,7 @@ def test_interrupted_non_idempotent_step_waits_for_a_person(planned: str, tmp_pa
     assert executor.process(item_id) == ItemState.WAITING
     events = _events(db_url, item_id)
     assert events[-1].phase == "gate" and "not safe to repeat" in str(events[-1].payload)
-    assert [e.phase for e in events].count("before") == 1  # cutover was not started again
+    assert [e.phase for e in events].count(EventPhase.BEFORE) == 1  # cutover was not started again
     engine.dispose()
 
 
@@ -392,7 +393,7 @@ def test_last_system_leaving_a_room_marks_it_decommissioning_in_savings(planned:
         systems = session.exec(select(BusinessSystem).where(col(BusinessSystem.id).in_(ids))).all()
         *others, last = sorted(systems, key=lambda s: s.code)
         for system in others:
-            system.status = "migrated"
+            system.status = SystemStatus.MIGRATED
             session.add(system)
         session.commit()
         run = start_run(session, plan, 1, Site(), Actor("test"))

@@ -23,6 +23,7 @@ from inventory.models import (
     UtilizationDaily,
     UtilizationSample,
 )
+from inventory.models.enums import SystemStatus
 from tests.survey_files import Sheets, base_survey, snapshot, write_csv_folder, write_workbook
 
 ACTOR = Actor("test:importer")
@@ -99,7 +100,7 @@ def test_a_survey_saying_running_does_not_undo_a_zombie_finding(engine: Engine, 
     run_import(engine, folder)
     with Session(engine) as session:
         s1 = session.exec(select(BusinessSystem).where(BusinessSystem.code == "S1")).one()
-        s1.status = "zombie"
+        s1.status = SystemStatus.ZOMBIE
         session.add(s1)
         session.commit()
     again = run_import(engine, folder)

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from inventory.models.enums import Strategy
 from migration_plans.planning.model import (
     Dependency,
     Estate,
@@ -17,7 +18,6 @@ from migration_plans.planning.model import (
     Platform,
     RoomCost,
     ServerUse,
-    Strategy,
     SystemFacts,
 )
 from migration_plans.planning.planner import FixedWave, plan

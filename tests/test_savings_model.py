@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 
+from inventory.models.enums import Strategy
 from migration_plans.planning.model import (
     Decision,
     InstanceGroup,
     RoomCost,
     SavingsRates,
     ServerUse,
-    Strategy,
     SystemFacts,
     Target,
     Wave,

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory import clock
+from inventory.models.enums import RebalanceGoal
+from inventory.models.runs import ItemState
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -232,7 +234,7 @@ def _execute_wave_one(estate_dir: Path) -> None:
     assert run_id is not None
     _work(run_id, site, parallel=2)
     executor = Executor(get_engine(), site, Actor.cli())
-    waiting = [i for i in executor.items(run_id) if i.state == "waiting" and i.step == "signoff"]
+    waiting = [i for i in executor.items(run_id) if i.state == ItemState.WAITING and i.step == "signoff"]
     for item in waiting:
         console.print(f"demo: the department signs off {item.system} (`shangyun migrate approve {item.item_id} "
                       "signoff`)")
@@ -242,7 +244,7 @@ def _execute_wave_one(estate_dir: Path) -> None:
     items = executor.items(run_id)
     with session_scope() as session:
         closing = session.exec(select(Room.code).where(Room.status == RoomStatus.DECOMMISSIONING)).all()
-    done = sum(1 for i in items if i.state == "completed")
+    done = sum(1 for i in items if i.state == ItemState.COMPLETED)
     console.print(f"wave 1: {done} of {len(items)} item(s) completed; rooms decommissioning (关停): "
                   f"{', '.join(closing) or 'none yet'}; `shangyun migrate events ITEM` shows every step")
 
@@ -257,7 +259,7 @@ def _schedule(estate_dir: Path) -> None:
     snapshot = estate_dir / "cloud-snapshot.json"
     snapshot.write_text(json.dumps(generate_cluster(200, 2000, seed=1), ensure_ascii=False), encoding="utf-8")
     console.print(f"cluster snapshot (FORMATS.md §2, generated: 200 hosts, 3 zones, overcommit 1/2/4): {snapshot}")
-    for goal in ("balance", "consolidate"):
+    for goal in (RebalanceGoal.BALANCE, RebalanceGoal.CONSOLIDATE):
         rebalance_command(goal=goal, snapshot=snapshot, platform=None, max_moves=None, max_load=0.8, as_json=False,
                           show=5)
     forecast_command(platform=None, plan="demo", horizon=730, as_json=False)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory.errors import InvalidInputError
+from inventory.models.enums import AuditAction
 
 if TYPE_CHECKING:
     from inventory.views.archive import SystemArchive
@@ -124,7 +125,7 @@ def audit_command(
     for name in ("when (UTC)", "actor", "entity", "id", "action", "change"):
         table.add_column(name)
     for row in rows:
-        if row.action == "update" and row.before and row.after:
+        if row.action == AuditAction.UPDATE and row.before and row.after:
             change = "; ".join(f"{k}: {row.before.get(k)!r} → {row.after.get(k)!r}" for k in row.after)
         else:
             change = json.dumps(row.after or row.before, ensure_ascii=False)[:160]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory.errors import InvalidInputError, NotFoundError
+from inventory.models.runs import ItemState
 
 migrate_app = typer.Typer(help="Carry out a plan's waves step by step (迁移执行).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -211,7 +212,7 @@ def status_command(
             for i in items:
                 table.add_row(str(i.item_id), i.system, i.state, i.step, i.error or "")
             live.update(table)
-            if all(i.state in ENDED or i.state == "waiting" for i in items):
+            if all(i.state in ENDED or i.state == ItemState.WAITING for i in items):
                 return
             time.sleep(2)
 
@@ -250,7 +251,7 @@ def rollback_command(
 
     from inventory.db import session_scope
     from inventory.models import MigrationRun, RunItem
-    from migration_plans.execution.executor import ENDED, ExecutionError
+    from migration_plans.execution.executor import ENDED
     from migration_plans.store import resolve
 
     if (item is None) == (wave is None):
@@ -259,7 +260,7 @@ def rollback_command(
         if item is not None:
             found = session.get(RunItem, item)
             if found is None:
-                raise ExecutionError(f"no run item {item}")
+                raise NotFoundError(f"no run item {item}")
             targets, run_id = [item], found.run_id
         else:
             query = select(MigrationRun).where(MigrationRun.wave_index == wave)
@@ -267,7 +268,7 @@ def rollback_command(
                 query = query.where(MigrationRun.plan_id == resolve(session, plan).id)
             run = session.exec(query.order_by(col(MigrationRun.id).desc())).first()
             if run is None or run.id is None:
-                raise ExecutionError(f"no run of wave {wave}")
+                raise NotFoundError(f"no run of wave {wave}")
             run_id = run.id
             targets = [i.id for i in session.exec(select(RunItem).where(RunItem.run_id == run.id))
                        if i.state not in ENDED and i.id is not None]

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from inventory import clock
 from inventory.errors import InvalidInputError
+from inventory.models.enums import RoomStatus
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -321,10 +322,11 @@ def savings_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSIO
         table.add_column(column, justify="left" if column == "rooms closing" else "right")
     ends = {w["index"]: w["end"] for w in plan.document["waves"]}
     by_code = {r.room: r for r in model.rooms}
+    closing = (RoomStatus.DECOMMISSIONING, RoomStatus.CLOSED)
     for wave, codes in sorted(wave_closures(model).items()):
         rooms = [by_code[c] for c in sorted(codes)]
         table.add_row(str(wave), ends.get(wave, "before wave 1"),
-                      " ".join(f"{r.room}✓" if report.status.get(r.room) in ("decommissioning", "closed") else r.room
+                      " ".join(f"{r.room}✓" if report.status.get(r.room) in closing else r.room
                                for r in rooms), f"{sum(r.annual_cost_wan for r in rooms):,.1f}",
                       str(rooms[0].stops_costing_from))
     console.print(table)

@@ -42,11 +42,10 @@ def rebalance_command(
 
     With ``--apply`` the moves are stored as a proposal (approval mode); ``--auto --cloud C`` applies them
     at once."""
-    from scheduler.rebalance import rebalance
+    from scheduler.rebalance import parse_goal, rebalance
     from scheduler.snapshot import SnapshotError, parse_snapshot
 
-    if goal not in ("balance", "consolidate", "storage"):
-        raise InvalidInputError("--goal must be balance, consolidate or storage")
+    parse_goal(goal)
     if (snapshot is None) == (platform is None):
         raise InvalidInputError("give --snapshot FILE or --platform NAME")
     if (propose or auto) and platform is None:
@@ -67,7 +66,7 @@ def rebalance_command(
         raise InvalidInputError(f"{snapshot}: {exc}", field="snapshot") from None
     except SnapshotError as exc:
         raise InvalidInputError(f"{snapshot or platform}: " + "\n  ".join(exc.problems)) from None
-    result = rebalance(cluster, goal, max_moves=max_moves, max_load=max_load)  # type: ignore[arg-type]
+    result = rebalance(cluster, goal, max_moves=max_moves, max_load=max_load)
     if (propose or auto) and result.moves:
         proposal_id = _store(platform or "", result, max_load, max_moves)
         if auto:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inventory.errors import InvalidInputError
+from inventory.models.enums import JobStatus
 
 scheduler_app = typer.Typer(help="Scheduled jobs (定时任务).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -40,7 +41,7 @@ def run_command(
             raise InvalidInputError(f"--job must be one of {', '.join(JOBS)}")
         record = run_job(job)
         console.print(f"{job}: {record.status} — {record.summary}", markup=False, highlight=False)
-        raise typer.Exit(0 if record.status == "ok" else 1)
+        raise typer.Exit(0 if record.status == JobStatus.OK else 1)
     service = SchedulerService(get_engine(), get_scheduler_settings(), ZoneInfo(get_settings().timezone))
     signal.signal(signal.SIGTERM, lambda *_: service.stop_soon())
     with contextlib.suppress(KeyboardInterrupt):

@@ -28,6 +28,7 @@ from typing import Any
 
 from collectors.sample import names as n
 from inventory.capacity import allocatable_vcpus
+from inventory.models.enums import PlatformKind
 
 DEFAULT_UNTIL = dt.date(2026, 11, 1)
 CPU_PRICE_MONTH = 46.0
@@ -327,13 +328,13 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
                               ratio, CPU_PRICE_MONTH, RAM_GB_PRICE_MONTH, DISK_GB_PRICE_MONTH])
         # compute 1:2, general 1:4, memory 1:8 and large-memory 1:16 (government servers run at 5–15 %
         # CPU but 30–60 % memory, so right-sized demand is memory-heavy)
-        families = (("c", 2), ("g", 4), ("m", 8), ("e", 16)) if kind == "openstack" else (("pod", 2),)
+        families = (("c", 2), ("g", 4), ("m", 8), ("e", 16)) if kind == PlatformKind.OPENSTACK else (("pod", 2),)
         for family, ratio_gb in families:
             for vcpu in (1, 2, 4, 8, 16, 32):
                 if (family == "m" and vcpu > 16) or (family == "e" and not 2 <= vcpu <= 16):
                     continue
                 mem = vcpu * ratio_gb
-                disk = 100 if kind == "openstack" else 20
+                disk = 100 if kind == PlatformKind.OPENSTACK else 20
                 price = vcpu * CPU_PRICE_MONTH + mem * RAM_GB_PRICE_MONTH + disk * DISK_GB_PRICE_MONTH
                 flavor_rows.append([name, f"{family}.{vcpu}c{mem}g", vcpu, f"{mem}G", f"{disk}G", f"{price:.0f}"])
     estate.tables["platforms"] = (["平台名称", "类型", "等保级别", "vCPU总量", "内存总量", "存储总量", "已分配vCPU",

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import AuditAction
+
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_log"
@@ -17,6 +19,6 @@ class AuditLog(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     entity: str = Field(max_length=64, index=True)
     entity_id: str = Field(max_length=128, index=True)
-    action: str = Field(max_length=16)
+    action: AuditAction = Field(sa_type=sa.String(16))
     before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -11,12 +11,12 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inventory.models.enums import CapacityRequestStatus
+from inventory.models.enums import CapacityRequestStatus, HostState, InstanceStatus, PlatformKind
 
 
 class CloudPlatformBase(SQLModel):
     name: str = Field(max_length=128, unique=True, index=True)
-    kind: str = Field(max_length=16)
+    kind: PlatformKind = Field(sa_type=sa.String(16))
     mlps_level: int
     vcpus: int
     memory_gb: float
@@ -51,7 +51,7 @@ class CloudHost(SQLModel, table=True):
     disk_gb: float
     cpu_ratio: float = 1.0
     ram_ratio: float = 1.0
-    state: str = Field(default="up", max_length=16)
+    state: HostState = Field(default=HostState.UP, sa_type=sa.String(16))
     zone: str | None = Field(default=None, max_length=64)
 
 
@@ -82,7 +82,7 @@ class CloudInstance(SQLModel, table=True):
     memory_util: float | None = None
     project: str | None = Field(default=None, max_length=128)
     system_id: int | None = Field(default=None, foreign_key="business_system.id", ondelete="SET NULL")
-    status: str = Field(default="active", max_length=32)
+    status: InstanceStatus = Field(default=InstanceStatus.ACTIVE, sa_type=sa.String(32))
 
 
 class StoragePool(SQLModel, table=True):
@@ -113,7 +113,7 @@ class CapacityRequest(SQLModel, table=True):
     memory_gb: float = 0.0
     storage_gb: float = 0.0
     purpose: str = Field(max_length=500)
-    status: str = Field(default=CapacityRequestStatus.PENDING, max_length=16)
+    status: CapacityRequestStatus = Field(default=CapacityRequestStatus.PENDING, sa_type=sa.String(16))
     reason: str | None = Field(default=None, max_length=1000)
     requested_at: dt.datetime
     decided_at: dt.datetime | None = None

@@ -14,6 +14,24 @@ DependencySource
     ``declared`` in a survey, or ``observed`` from collected connections.
 CapacityRequestStatus
     ``pending`` → ``approved`` | ``queued`` | ``rejected``.
+Strategy
+    a plan item's migration strategy (DOMAIN.md's "R"s): ``rehost`` onto an OpenStack VM,
+    ``replatform`` into Kubernetes, ``retire`` (switch off), ``retain`` (stays; classified always),
+    ``relocate`` (hardware hosted in the cloud data centre).
+HostState
+    a cloud host ``up`` (takes instances), ``down`` (is emptied, takes nothing) or ``unknown``.
+InstanceStatus
+    a cloud instance's status as the cloud reports it (Nova's, lower-cased); ``unknown`` otherwise.
+SampleSource
+    who measured a utilization sample or reported a server fact: the ``survey``, the ``agent``,
+    ``ansible``, ``openstack`` or ``kubernetes``.
+JobStatus
+    a scheduler job run: ``running`` → ``ok`` | ``failed``.
+EventPhase, EventStatus
+    a run event's phase (``before``/``after`` a step, ``revert_before``/``revert_after``, ``gate``,
+    ``approve``, ``refuse``) and outcome.
+RebalanceGoal
+    ``balance``, ``consolidate`` or ``storage`` (FORMATS.md §3).
 """
 
 from __future__ import annotations
@@ -63,3 +81,111 @@ class AuditAction(StrEnum):
     DELETE = "delete"
     IMPORT = "import"
     VERIFY = "verify"  # functional verification of a migrated system, with every check's result
+
+
+class Strategy(StrEnum):
+    REHOST = "rehost"  # as-is onto an OpenStack VM
+    REPLATFORM = "replatform"  # into Kubernetes (containerized systems)
+    RETIRE = "retire"  # zombie: switched off, data archived
+    RETAIN = "retain"  # stays where it is (classified systems always)
+    RELOCATE = "relocate"  # hardware moved into the cloud data centre (托管)
+
+    @property
+    def platform_kind(self) -> PlatformKind | None:
+        """The kind of cloud platform this strategy moves a system onto; None when it does not."""
+        return _CLOUD_KIND.get(self)
+
+    @property
+    def leaves_room(self) -> bool:
+        """Whether the system's servers leave their room, so that the room can close."""
+        return self is not Strategy.RETAIN
+
+    @classmethod
+    def to_cloud(cls) -> tuple[Strategy, ...]:
+        """The strategies that place a system on a cloud platform (and so need sizing and capacity)."""
+        return tuple(s for s in cls if s.platform_kind is not None)
+
+
+_CLOUD_KIND = {Strategy.REHOST: PlatformKind.OPENSTACK, Strategy.REPLATFORM: PlatformKind.KUBERNETES}
+
+
+class HostState(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, reported: str | None) -> HostState:
+        """The state a cloud reported, or ``unknown`` for one outside the set."""
+        try:
+            return cls((reported or "").lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+
+class InstanceStatus(StrEnum):
+    ACTIVE = "active"
+    BUILD = "build"
+    SHUTOFF = "shutoff"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    SHELVED = "shelved"
+    SHELVED_OFFLOADED = "shelved_offloaded"
+    MIGRATING = "migrating"
+    RESIZE = "resize"
+    VERIFY_RESIZE = "verify_resize"
+    REBOOT = "reboot"
+    HARD_REBOOT = "hard_reboot"
+    RESCUE = "rescue"
+    ERROR = "error"
+    DELETED = "deleted"
+    SOFT_DELETED = "soft_deleted"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, reported: str | None) -> InstanceStatus:
+        """The status a cloud reported, or ``unknown`` for one outside the set."""
+        try:
+            return cls((reported or "").lower())
+        except ValueError:
+            return cls.UNKNOWN
+
+
+class SampleSource(StrEnum):
+    SURVEY = "survey"
+    AGENT = "agent"
+    ANSIBLE = "ansible"
+    OPENSTACK = "openstack"
+    KUBERNETES = "kubernetes"
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class EventPhase(StrEnum):
+    BEFORE = "before"
+    AFTER = "after"
+    REVERT_BEFORE = "revert_before"
+    REVERT_AFTER = "revert_after"
+    GATE = "gate"
+    APPROVE = "approve"
+    REFUSE = "refuse"
+
+
+class EventStatus(StrEnum):
+    STARTED = "started"
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING = "waiting"
+    REFUSED = "refused"
+    APPROVED = "approved"
+
+
+class RebalanceGoal(StrEnum):
+    BALANCE = "balance"
+    CONSOLIDATE = "consolidate"
+    STORAGE = "storage"

@@ -41,7 +41,7 @@ class RoomBase(SQLModel):
     lines_cny: float | None = None
     tariff_cny_kwh: float | None = None
     lines_contract_end: dt.date | None = None  # the leased lines' contract runs until this day
-    status: str = Field(default=RoomStatus.ACTIVE, max_length=16)
+    status: RoomStatus = Field(default=RoomStatus.ACTIVE, sa_type=sa.String(16))
 
 
 class Room(RoomBase, table=True):
@@ -60,7 +60,7 @@ class ServerBase(SQLModel):
     power_w: float | None = None
     ip: str | None = Field(default=None, max_length=200)
     hypervisor: bool = False
-    status: str = Field(default=ServerStatus.ACTIVE, max_length=16)
+    status: ServerStatus = Field(default=ServerStatus.ACTIVE, sa_type=sa.String(16))
     serial: str | None = Field(default=None, max_length=128)
     virtualization: str | None = Field(default=None, max_length=64)  # e.g. kvm, VMware (as a guest or host)
 
@@ -77,7 +77,7 @@ class BusinessSystemBase(SQLModel):
     classified: bool
     mlps_level: int | None = None
     network: str | None = Field(default=None, max_length=100)
-    status: str = Field(default=SystemStatus.RUNNING, max_length=16)
+    status: SystemStatus = Field(default=SystemStatus.RUNNING, sa_type=sa.String(16))
     daily_users: int | None = None
     downtime_window: str | None = Field(default=None, max_length=200)
     containerized: bool | None = None
@@ -112,7 +112,7 @@ class Dependency(SQLModel, table=True):
     depends_on_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
     kind: str | None = Field(default=None, max_length=64)
     tight: bool = False
-    source: str = Field(default=DependencySource.DECLARED, max_length=16)
+    source: DependencySource = Field(default=DependencySource.DECLARED, sa_type=sa.String(16))
     evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     first_seen: dt.datetime | None = None
     last_seen: dt.datetime | None = None

@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import Strategy
+
 
 class PlanStatus(StrEnum):
     CURRENT = "current"
@@ -42,7 +44,7 @@ class Plan(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=128, index=True)
     version: int = 1
-    status: str = Field(default=PlanStatus.CURRENT, max_length=16)
+    status: PlanStatus = Field(default=PlanStatus.CURRENT, sa_type=sa.String(16))
     created_at: dt.datetime
     created_by: str = Field(max_length=128)
     start: dt.date
@@ -61,7 +63,7 @@ class PlanWave(SQLModel, table=True):
     index: int
     start: dt.date
     end: dt.date
-    status: str = Field(default=WaveStatus.PLANNED, max_length=16)
+    status: WaveStatus = Field(default=WaveStatus.PLANNED, sa_type=sa.String(16))
 
 
 class PlanItem(SQLModel, table=True):
@@ -71,10 +73,10 @@ class PlanItem(SQLModel, table=True):
     plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
     wave_id: int | None = Field(default=None, foreign_key="plan_wave.id", index=True, ondelete="SET NULL")
     system_id: int = Field(foreign_key="business_system.id", index=True)
-    strategy: str = Field(max_length=16)
+    strategy: Strategy = Field(sa_type=sa.String(16))
     target: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     move_group: int | None = None
     reason_en: str = Field(max_length=2000)
     reason_zh: str = Field(max_length=2000)
     flags: list[str] | None = Field(default=None, sa_type=sa.JSON)
-    status: str = Field(default=ItemStatus.PLANNED, max_length=16)
+    status: ItemStatus = Field(default=ItemStatus.PLANNED, sa_type=sa.String(16))

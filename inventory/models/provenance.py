@@ -12,11 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import SampleSource
+
 
 class ServerObservation(SQLModel, table=True):
     __tablename__ = "server_observation"
     server_id: int = Field(foreign_key="server.id", primary_key=True, ondelete="CASCADE")
     field: str = Field(primary_key=True, max_length=32)
-    source: str = Field(primary_key=True, max_length=16)
+    source: SampleSource = Field(primary_key=True, sa_type=sa.String(16))
     value: Any = Field(sa_type=sa.JSON)
     observed_at: dt.datetime

@@ -6,7 +6,9 @@ ProposalStatus
     ``running`` — approved (or ``--auto``) and being applied move by move;
     ``completed`` — every move done; ``failed`` — a move failed and the rest were not tried;
     ``stale`` — when applied, the cloud no longer matched the snapshot it was planned on.
-Every move writes a ProposalEvent before it starts and after it ends.
+Every move writes a ProposalEvent before it starts and after it ends: its kind (``proposed``,
+``approved``, ``rejected``, ``move``, ``finished``) and status (``started``, ``ok``, ``failed``, ``stale``,
+or the proposal's final status for ``finished``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import JobStatus, RebalanceGoal
+
 
 class ProposalStatus(StrEnum):
     PROPOSED = "proposed"
@@ -28,15 +32,23 @@ class ProposalStatus(StrEnum):
     STALE = "stale"
 
 
+class ProposalEventKind(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    MOVE = "move"
+    FINISHED = "finished"
+
+
 class RebalanceProposal(SQLModel, table=True):
     __tablename__ = "rebalance_proposal"
     id: int | None = Field(default=None, primary_key=True)
     platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
-    goal: str = Field(max_length=16)
+    goal: RebalanceGoal = Field(sa_type=sa.String(16))
     max_load: float
     max_moves: int | None = None
     result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # FORMATS.md §3
-    status: str = Field(default=ProposalStatus.PROPOSED, max_length=16, index=True)
+    status: ProposalStatus = Field(default=ProposalStatus.PROPOSED, sa_type=sa.String(16), index=True)
     moves_done: int = 0
     created_at: dt.datetime
     created_by: str = Field(max_length=128)
@@ -51,8 +63,8 @@ class ProposalEvent(SQLModel, table=True):
     proposal_id: int = Field(foreign_key="rebalance_proposal.id", index=True, ondelete="CASCADE")
     at: dt.datetime
     move_index: int | None = None  # None: an event of the whole proposal (approve, reject, finish)
-    kind: str = Field(max_length=32)  # proposed | approved | rejected | move | finished
-    status: str = Field(max_length=16)  # started | ok | failed | stale
+    kind: ProposalEventKind = Field(sa_type=sa.String(32))
+    status: str = Field(max_length=16)  # a step's EventStatus, or the ProposalStatus a ``finished`` ends in
     message: str = Field(default="", max_length=4000)
 
 
@@ -65,5 +77,5 @@ class JobRun(SQLModel, table=True):
     runner: str = Field(max_length=128)  # host:pid of the active scheduler instance
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
-    status: str = Field(default="running", max_length=16)  # running | ok | failed
+    status: JobStatus = Field(default=JobStatus.RUNNING, sa_type=sa.String(16))
     summary: str = Field(default="", max_length=4000)

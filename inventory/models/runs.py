@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import EventPhase, EventStatus, Strategy
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -43,7 +45,7 @@ class MigrationRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
     wave_index: int
-    status: str = Field(default=RunStatus.RUNNING, max_length=16)
+    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=sa.String(16))
     dry_run: bool = False
     site: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     started_at: dt.datetime
@@ -58,8 +60,8 @@ class RunItem(SQLModel, table=True):
     run_id: int = Field(foreign_key="migration_run.id", index=True, ondelete="CASCADE")
     plan_item_id: int = Field(foreign_key="plan_item.id", index=True)
     system_id: int = Field(foreign_key="business_system.id", index=True)
-    strategy: str = Field(max_length=16)
-    state: str = Field(default=ItemState.PENDING, max_length=16, index=True)
+    strategy: Strategy = Field(sa_type=sa.String(16))
+    state: ItemState = Field(default=ItemState.PENDING, sa_type=sa.String(16), index=True)
     next_step: int = 0  # index into the runbook of the first step not completed
     claimed_by: str | None = Field(default=None, max_length=128)
     heartbeat_at: dt.datetime | None = None
@@ -76,6 +78,6 @@ class RunEvent(SQLModel, table=True):
     counter: int
     at: dt.datetime
     step: str = Field(max_length=64)
-    phase: str = Field(max_length=16)  # before | after | revert_before | revert_after | gate | approve | refuse
-    status: str = Field(max_length=16)  # started | ok | failed | skipped | waiting | refused | approved
+    phase: EventPhase = Field(sa_type=sa.String(16))
+    status: EventStatus = Field(sa_type=sa.String(16))
     payload: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -31,7 +31,7 @@ class User(SQLModel, table=True):
     username: str = Field(max_length=64, unique=True, index=True)
     display_name: str | None = Field(default=None, max_length=200)
     password_hash: str = Field(max_length=256)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=sa.String(16))
     department_id: int | None = Field(default=None, foreign_key="department.id", ondelete="CASCADE")
     active: bool = True
     created_at: dt.datetime

@@ -12,6 +12,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from inventory.models.enums import SampleSource
+
 
 class UtilizationSample(SQLModel, table=True):
     __tablename__ = "utilization_sample"
@@ -20,7 +22,7 @@ class UtilizationSample(SQLModel, table=True):
     cpu_util: float
     memory_util: float
     disk_used_gb: float | None = None
-    source: str = Field(default="survey", max_length=16)
+    source: SampleSource = Field(default=SampleSource.SURVEY, sa_type=sa.String(16))
 
 
 class UtilizationDaily(SQLModel, table=True):

@@ -34,6 +34,7 @@ from inventory.models import (
     ServerObservation,
     SystemServer,
 )
+from inventory.models.enums import AuditAction, EventPhase, EventStatus, ServerStatus
 
 SYSTEM_FACTS = ("code", "name", "classified", "mlps_level", "network", "status", "daily_users", "downtime_window",
                 "containerized", "special_hardware", "funding", "approved_by", "approved_at", "sharing")
@@ -90,7 +91,7 @@ def system_archive(session: Session, *, code: str | None = None, system_id: int 
         .order_by(col(AuditLog.at), col(AuditLog.id)))]
     archive.verifications = [{"at": a.at, "by": a.actor, **(a.after or {})} for a in session.exec(
         select(AuditLog).where(AuditLog.entity == "system", AuditLog.entity_id == system.code,
-                               AuditLog.action == "verify").order_by(col(AuditLog.at), col(AuditLog.id)))]
+                               AuditLog.action == AuditAction.VERIFY).order_by(col(AuditLog.at), col(AuditLog.id)))]
     servers = session.exec(select(Server, Room.code).join(SystemServer, col(SystemServer.server_id) == Server.id)
                            .join(Room, col(Room.id) == Server.room_id).where(SystemServer.system_id == system.id)
                            .order_by(col(Server.hostname))).all()
@@ -101,8 +102,8 @@ def system_archive(session: Session, *, code: str | None = None, system_id: int 
             sources.setdefault(o.field, []).append({"source": o.source, "value": o.value, "observed_at": o.observed_at})
         retired = [_audit(a) for a in session.exec(
             select(AuditLog).where(AuditLog.entity == "server", AuditLog.entity_id == server.hostname,
-                                   AuditLog.action == "update").order_by(col(AuditLog.at)))
-                   if (a.after or {}).get("status") == "retired"]
+                                   AuditLog.action == AuditAction.UPDATE).order_by(col(AuditLog.at)))
+                   if (a.after or {}).get("status") == ServerStatus.RETIRED]
         archive.servers.append({"hostname": server.hostname, "room": room, "status": server.status,
                                 "cpu_cores": server.cpu_cores, "memory_gb": server.memory_gb,
                                 "storage_gb": server.storage_gb, "os": server.os, "purchase_date": server.purchase_date,
@@ -128,10 +129,10 @@ def system_archive(session: Session, *, code: str | None = None, system_id: int 
                                  {"at": e.at, "step": e.step, "phase": e.phase, "status": e.status,
                                   "payload": e.payload} for e in events]})
         for e in events:
-            if e.step == "signoff" and e.phase == "approve":
+            if e.step == "signoff" and e.phase == EventPhase.APPROVE:
                 archive.signoffs.append({"run": run.id, "item": item.id, "at": e.at,
                                          "by": (e.payload or {}).get("by")})
-            if e.step in DECOMMISSION_STEPS and e.phase == "after" and e.status == "ok":
+            if e.step in DECOMMISSION_STEPS and e.phase == EventPhase.AFTER and e.status == EventStatus.OK:
                 archive.decommission.append({"run": run.id, "item": item.id, "step": e.step, "at": e.at,
                                              "result": e.payload})
     return archive

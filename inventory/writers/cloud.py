@@ -29,6 +29,7 @@ from inventory.models import (
     StoragePool,
     Volume,
 )
+from inventory.models.enums import HostState, InstanceStatus
 from inventory.platform_history import record_platform_day
 from inventory.records.cloud import CloudFacts, KubeFacts
 from inventory.settings import get_settings
@@ -112,7 +113,8 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
     counts: dict[str, SyncCounts] = {}
     counts["hosts"] = _sync(
         session, session.exec(select(CloudHost).where(CloudHost.platform_id == pid)).all(), lambda r: r.name,
-        {h.name: asdict(h) for h in facts.hosts}, lambda v: CloudHost(platform_id=pid, **v))
+        {h.name: asdict(h) | {"state": HostState.of(h.state)} for h in facts.hosts},
+        lambda v: CloudHost(platform_id=pid, **v))
     counts["flavors"] = _sync(
         session, session.exec(select(Flavor).where(Flavor.platform_id == pid)).all(), lambda r: r.name,
         {f.name: asdict(f) for f in facts.flavors}, lambda v: Flavor(platform_id=pid, **v))
@@ -122,7 +124,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
         i.external_id: {
             "external_id": i.external_id, "name": i.name, "host_id": host_ids.get(i.host or ""),
             "flavor_id": flavor_ids.get(i.flavor or ""), "vcpus": i.vcpus, "memory_gb": i.memory_gb,
-            "disk_gb": i.disk_gb, "project": i.project, "status": i.status.lower(),
+            "disk_gb": i.disk_gb, "project": i.project, "status": InstanceStatus.of(i.status),
             "cpu_util": i.cpu_util, "memory_util": i.memory_util,
         } for i in facts.instances}
     counts["instances"] = _sync(
@@ -153,7 +155,7 @@ def openstack_machines(facts: CloudFacts) -> list[CloudUse]:
     """The cloud's instances as machines whose use and size may belong to inventory servers."""
     return [CloudUse(i.name, i.cpu_util, i.memory_util,
                      {"cpu_cores": i.vcpus, "memory_gb": i.memory_gb, "storage_gb": i.disk_gb or None})
-            for i in facts.instances if i.status.upper() == "ACTIVE"]
+            for i in facts.instances if InstanceStatus.of(i.status) is InstanceStatus.ACTIVE]
 
 
 def kubernetes_machines(facts: KubeFacts) -> list[CloudUse]:
@@ -186,7 +188,7 @@ def write_kubernetes(session: Session, platform_name: str, mlps_level: int, fact
         "nodes": _sync(
             session, session.exec(select(CloudHost).where(CloudHost.platform_id == pid)).all(), lambda r: r.name,
             {n.name: {"name": n.name, "vcpus": int(n.cpu), "memory_gb": n.memory_gb, "disk_gb": n.disk_gb,
-                      "state": "up" if n.ready else "down", "zone": n.zone} for n in facts.nodes},
+                      "state": HostState.UP if n.ready else HostState.DOWN, "zone": n.zone} for n in facts.nodes},
             lambda v: CloudHost(platform_id=pid, **v)),
         "namespaces": _sync(
             session, session.exec(select(NamespaceUsage).where(NamespaceUsage.platform_id == pid)).all(),

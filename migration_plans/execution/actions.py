@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from drivers.ansible import masked, run_playbook
 from drivers.errors import DriverError
+from inventory.models.enums import PlatformKind, Strategy
 from migration_plans.execution.site import Site
 from migration_plans.planning.document import instances_of, target_from_json
 
@@ -169,7 +170,7 @@ class StepContext:
         """Where ``server``'s data lands (``[ip:]path``) and the instance that receives it: source servers
         are spread over the item's instances in turn."""
         path = str(Path(self.site.target_root) / self.system_code / server.hostname)
-        instances = self.instances if self.strategy == "rehost" else []
+        instances = self.instances if self.strategy == Strategy.REHOST else []
         if not instances:
             return path, None
         index = [s.hostname for s in self.servers].index(server.hostname) % len(instances)
@@ -250,7 +251,7 @@ def project(ctx: StepContext) -> dict[str, Any]:
     quotas = {"cores": 0, "ram_mb": 0, "instances": 0, "gigabytes": 0, "volumes": 0, "snapshots": 0}
     boot = ctx.site.openstack.boot_volume_gb if ctx.site.openstack else None
     for target in ctx.department_targets or [ctx.target]:
-        if target.get("platform") == "kubernetes":
+        if target.get("platform") == PlatformKind.KUBERNETES:
             continue
         specs = instances_of(target)
         for spec in specs:
@@ -388,7 +389,7 @@ def k8s_namespace(ctx: StepContext) -> dict[str, Any]:
     replatform items in this run, plus one surge replica each for rolling updates."""
     cpu = memory = 0.0
     for target in ctx.department_targets or [ctx.target]:
-        if target.get("platform") != "kubernetes":
+        if target.get("platform") != PlatformKind.KUBERNETES:
             continue
         replicas, per_cpu, per_memory = _replicas(target)
         cpu += per_cpu * (replicas + 1)

@@ -31,6 +31,7 @@ from inventory.models import (
     SystemServer,
     SystemStatus,
 )
+from inventory.models.enums import Strategy
 from inventory.models.plans import ItemStatus
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def complete_item(session: Session, ctx: StepContext, outcome: str, now: dt.date
     status = SystemStatus.RETIRED if outcome == "retired" else SystemStatus.MIGRATED
     services.update(session=session, actor=actor, obj=system, changes={"status": status.value})
     changed: dict[str, Any] = {"system_status": status.value}
-    made = [(p, ctx.made(p.name)) for p in ctx.instances if ctx.strategy == "rehost"]
+    made = [(p, ctx.made(p.name)) for p in ctx.instances if ctx.strategy == Strategy.REHOST]
     real = [(p, m) for p, m in made if m.get("server_id") and not str(m["server_id"]).startswith("dry-run")]
     if real:
         changed["instances"] = [_point_at_instance(session, ctx, system.id, planned, m["server_id"], actor)

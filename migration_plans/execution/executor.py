@@ -31,7 +31,7 @@ from sqlmodel import Session, col, func, select
 
 from drivers.errors import DriverError
 from inventory.audit import Actor, record
-from inventory.errors import ConflictError
+from inventory.errors import ConflictError, NotFoundError
 from inventory.models import (
     AuditAction,
     BusinessSystem,
@@ -49,6 +49,7 @@ from inventory.models import (
     SystemServer,
     SystemStatus,
 )
+from inventory.models.enums import EventPhase, EventStatus, Strategy
 from inventory.models.plans import ItemStatus, WaveStatus
 from migration_plans.execution.actions import ACTIONS, DriverCall, SourceServer, StepContext
 from migration_plans.execution.runbooks import RUNBOOKS, Step, runbook
@@ -60,7 +61,13 @@ LEASE = dt.timedelta(hours=2)  # a claim older than this is taken over even from
 
 
 class ExecutionError(ConflictError):
-    """A request the executor cannot carry out (unknown run, item or step; wrong state)."""
+    """A request the executor cannot carry out (a step that does not exist, a state that does not allow it)."""
+
+
+class ExecutionNotFoundError(ExecutionError, NotFoundError):
+    """No such run, item or wave."""
+
+    status = 404
 
 
 def worker_name() -> str:
@@ -96,7 +103,7 @@ def start_run(session: Session, plan: Plan, wave_index: int, site: Site, actor: 
     """Create the run of wave ``wave_index`` with one pending item per system (retain excluded)."""
     wave = session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id, PlanWave.index == wave_index)).first()
     if wave is None:
-        raise ExecutionError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
+        raise ExecutionNotFoundError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
     items = session.exec(select(PlanItem).join(BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id)
                          .where(PlanItem.wave_id == wave.id, PlanItem.status != ItemStatus.DONE,
                                 col(BusinessSystem.status).not_in([SystemStatus.MIGRATED, SystemStatus.RETIRED]))
@@ -183,7 +190,7 @@ class Executor:
         with Session(self.engine) as session:
             run = session.get(MigrationRun, run_id)
             if run is None:
-                raise ExecutionError(f"no run {run_id}")
+                raise ExecutionNotFoundError(f"no run {run_id}")
             states = list(session.exec(select(RunItem.state).where(RunItem.run_id == run_id)))
             if all(s in ENDED for s in states):
                 run.status = RunStatus.COMPLETED if all(s == ItemState.COMPLETED for s in states) else RunStatus.FAILED
@@ -198,7 +205,7 @@ class Executor:
             return run.status
 
     # ---- events --------------------------------------------------------------------------------
-    def _event(self, session: Session, item: RunItem, step: str, phase: str, status: str,
+    def _event(self, session: Session, item: RunItem, step: str, phase: EventPhase, status: EventStatus,
                payload: dict[str, Any] | None = None) -> None:
         counter = session.exec(select(func.max(RunEvent.counter)).where(RunEvent.item_id == item.id)).one() or 0
         assert item.id is not None
@@ -225,7 +232,7 @@ class Executor:
         same_department = session.exec(
             select(PlanItem.target).join(RunItem, col(RunItem.plan_item_id) == PlanItem.id)
             .join(BusinessSystem, col(BusinessSystem.id) == RunItem.system_id)
-            .where(RunItem.run_id == item.run_id, col(RunItem.strategy).in_(["rehost", "replatform"]),
+            .where(RunItem.run_id == item.run_id, col(RunItem.strategy).in_(Strategy.to_cloud()),
                    BusinessSystem.department_id == system.department_id)).all()
         return StepContext(run_id=item.run_id, item_id=item.id, system_code=system.code, system_name=system.name,
                            department_targets=[dict(t) for t in same_department if t],
@@ -252,7 +259,7 @@ class Executor:
             refusal = self._refusal(session, item)
             if refusal:  # before any driver call
                 item.state, item.error = ItemState.REFUSED, refusal
-                self._event(session, item, "-", "refuse", "refused", {"reason": refusal})
+                self._event(session, item, "-", EventPhase.REFUSE, EventStatus.REFUSED, {"reason": refusal})
                 record(session, self.actor, "run_item", str(item.id), AuditAction.UPDATE, None,
                        {"state": ItemState.REFUSED.value, "system": ctx.system_code, "reason": refusal})
                 session.commit()
@@ -267,7 +274,7 @@ class Executor:
                 stop = self._must_wait(item, step, events)
                 if stop:
                     item.state, item.error = ItemState.WAITING, stop
-                    self._event(session, item, step.name, "gate", "waiting", {"reason": stop})
+                    self._event(session, item, step.name, EventPhase.GATE, EventStatus.WAITING, {"reason": stop})
                     session.commit()
                     self._say(ctx, f"waiting at {step.name}: {stop}")
                     return item.state
@@ -277,7 +284,7 @@ class Executor:
                     stopped = stop_leftovers(ctx.artifacts_dir)
                     if stopped:
                         self._say(ctx, f"stopped {stopped} ansible-playbook process(es) left by the dead worker")
-                self._event(session, item, step.name, "before", "started", {"action": step.action})
+                self._event(session, item, step.name, EventPhase.BEFORE, EventStatus.STARTED, {"action": step.action})
                 session.commit()
                 self._say(ctx, f"{step.name} ({step.zh}) …")
                 ctx.session = session
@@ -289,7 +296,8 @@ class Executor:
                 except Exception as exc:  # every failure ends the item cleanly, never the wave
                     session.rollback()
                     reason = _reason(exc)
-                    self._event(session, item, step.name, "after", "failed", {"reason": reason[:2000]})
+                    self._event(session, item, step.name, EventPhase.AFTER, EventStatus.FAILED,
+                                {"reason": reason[:2000]})
                     item.error = f"{step.name}: {reason}"[:4000]
                     session.commit()
                     self._say(ctx, f"{step.name} failed: {reason}")
@@ -304,7 +312,7 @@ class Executor:
                     payload["dry_run_calls"] = [str(c)[:500] for c in ctx.calls]
                     self._say(ctx, f"{step.name}: dry run, {len(ctx.calls)} call(s) recorded, not made")
                     ctx.calls.clear()
-                self._event(session, item, step.name, "after", "ok", payload)
+                self._event(session, item, step.name, EventPhase.AFTER, EventStatus.OK, payload)
                 session.commit()
             item.state, item.error = ItemState.COMPLETED, None
             session.add(item)
@@ -317,7 +325,8 @@ class Executor:
         """Record every check's result (event and archive) and wait for a person: fix and check again, or
         roll back."""
         checks = [asdict(r) for r in failed.results]
-        self._event(session, item, step.name, "after", "failed", {"reason": str(failed)[:2000], "checks": checks})
+        self._event(session, item, step.name, EventPhase.AFTER, EventStatus.FAILED,
+                    {"reason": str(failed)[:2000], "checks": checks})
         record(session, self.actor, "system", ctx.system_code, AuditAction.VERIFY, None,
                {"run": ctx.run_id, "item": ctx.item_id, "passed": False, "checks": checks})
         item.state = ItemState.WAITING
@@ -330,7 +339,7 @@ class Executor:
 
     def _fail_without_steps(self, session: Session, item: RunItem, ctx: StepContext, reason: str) -> str:
         item.state, item.error = ItemState.FAILED, reason
-        self._event(session, item, "-", "before", "failed", {"reason": reason})
+        self._event(session, item, "-", EventPhase.BEFORE, EventStatus.FAILED, {"reason": reason})
         session.commit()
         self._say(ctx, f"failed: {reason}")
         return item.state
@@ -343,16 +352,16 @@ class Executor:
     @staticmethod
     def _interrupted(events: list[RunEvent]) -> bool:
         """A worker started the step and never finished it (approvals in between do not count)."""
-        phases = [e.phase for e in events if e.phase in ("before", "after")]
-        return bool(phases) and phases[-1] == "before"
+        phases = [e.phase for e in events if e.phase in (EventPhase.BEFORE, EventPhase.AFTER)]
+        return bool(phases) and phases[-1] == EventPhase.BEFORE
 
     def _must_wait(self, item: RunItem, step: Step, events: list[RunEvent]) -> str | None:
         """Why the step may not run now (a gate without approval, or an interrupted non-idempotent step)."""
-        approvals = [e.counter for e in events if e.phase == "approve"]
+        approvals = [e.counter for e in events if e.phase == EventPhase.APPROVE]
         if step.gate and not approvals:
             return f"needs approval: shangyun migrate approve {item.id} {step.name}"
         if self._interrupted(events) and not step.idempotent:
-            last_start = max(e.counter for e in events if e.phase == "before")
+            last_start = max(e.counter for e in events if e.phase == EventPhase.BEFORE)
             if max(approvals, default=0) < last_start:
                 return (f"interrupted during {step.name}, which is not safe to repeat: check the systems, then "
                         f"`shangyun migrate approve {item.id} {step.name}` to run it again or "
@@ -366,7 +375,8 @@ class Executor:
         for step in reversed(done):
             if step.revert is None:
                 continue
-            self._event(session, item, step.name, "revert_before", "started", {"action": step.revert})
+            self._event(session, item, step.name, EventPhase.REVERT_BEFORE, EventStatus.STARTED,
+                        {"action": step.revert})
             session.commit()
             self._say(ctx, f"reverting {step.name} …")
             try:
@@ -375,12 +385,13 @@ class Executor:
                 session.rollback()
                 reason = _reason(exc)
                 failures.append(f"{step.name}: {reason}")
-                self._event(session, item, step.name, "revert_after", "failed", {"reason": reason[:2000]})
+                self._event(session, item, step.name, EventPhase.REVERT_AFTER, EventStatus.FAILED,
+                            {"reason": reason[:2000]})
                 session.commit()
                 continue
             ctx.resources |= made
             item.resources = dict(ctx.resources)
-            self._event(session, item, step.name, "revert_after", "ok", _public(made))
+            self._event(session, item, step.name, EventPhase.REVERT_AFTER, EventStatus.OK, _public(made))
             session.commit()
         item.state = ItemState.FAILED if failures else ItemState.ROLLED_BACK
         if failures:
@@ -402,7 +413,7 @@ class Executor:
                                      + ", ".join(names))
             if item.state in ENDED:
                 raise ExecutionError(f"item {item_id} has ended ({item.state})")
-            self._event(session, item, step_name, "approve", "approved", {"by": self.actor.name})
+            self._event(session, item, step_name, EventPhase.APPROVE, EventStatus.APPROVED, {"by": self.actor.name})
             record(session, self.actor, "run_item", str(item_id), AuditAction.UPDATE, None,
                    {"approved": step_name})
             if item.state == ItemState.WAITING:
@@ -449,7 +460,7 @@ class Executor:
 def _load_item(session: Session, item_id: int) -> RunItem:
     item = session.get(RunItem, item_id)
     if item is None:
-        raise ExecutionError(f"no run item {item_id}")
+        raise ExecutionNotFoundError(f"no run item {item_id}")
     return item
 
 
@@ -460,7 +471,7 @@ def _reason(exc: Exception) -> str:
 
 def _started(session: Session, item: RunItem, step: Step) -> bool:
     return session.exec(select(RunEvent.id).where(RunEvent.item_id == item.id, RunEvent.step == step.name,
-                                                  RunEvent.phase == "before")).first() is not None
+                                                  RunEvent.phase == EventPhase.BEFORE)).first() is not None
 
 
 def _public(made: dict[str, Any]) -> dict[str, Any]:
@@ -472,7 +483,7 @@ def dry_run(session: Session, plan: Plan, wave_index: int, site: Site) -> list[t
     """Every driver call each item of the wave would make, step by step; nothing is written or called."""
     wave = session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id, PlanWave.index == wave_index)).first()
     if wave is None:
-        raise ExecutionError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
+        raise ExecutionNotFoundError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
     executor = Executor(session.get_bind(), site, Actor("dry-run"))  # type: ignore[arg-type]
     out: list[tuple[str, str, list[DriverCall]]] = []
     for plan_item in session.exec(select(PlanItem).where(PlanItem.wave_id == wave.id).order_by(col(PlanItem.id))):

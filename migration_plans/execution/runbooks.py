@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migration_plans.planning.model import Strategy
+from inventory.models.enums import Strategy
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import httpx
 from drivers.ansible import run_playbook
 from drivers.errors import DriverError
 from inventory.errors import ConflictError
+from inventory.models.enums import Strategy
 
 if TYPE_CHECKING:
     from migration_plans.execution.actions import SourceServer, StepContext
@@ -79,7 +80,7 @@ def targets(ctx: StepContext, in_place: bool = False) -> list[Target]:
         return [Target(s.hostname, "127.0.0.1" if local else (s.ip or s.hostname).split(",")[0].strip(),
                        LOCAL if local else {"ansible_host": (s.ip or s.hostname).split(",")[0].strip()}
                        | site.ansible_vars) for s in ctx.servers]
-    if ctx.strategy == "replatform":
+    if ctx.strategy == Strategy.REPLATFORM:
         address = f"{ctx.resource_name}.{ctx.project_name}.svc"
         return [Target(ctx.resource_name, "127.0.0.1" if local else address, LOCAL if local else None)]
     out = []

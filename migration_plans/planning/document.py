@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from migration_plans.planning.model import Decision, InstanceGroup, MigrationPlan, Strategy, SystemFacts, Target
+from inventory.models.enums import PlatformKind, Strategy
+from migration_plans.planning.model import Decision, InstanceGroup, MigrationPlan, SystemFacts, Target
 from migration_plans.planning.savings import savings_timeline
-
-CLOUD_STRATEGIES = (Strategy.REHOST, Strategy.REPLATFORM)
 
 
 def target_json(target: Target) -> dict[str, Any]:
@@ -37,7 +36,7 @@ def target_json(target: Target) -> dict[str, Any]:
         "demand": {"vcpus": target.demand_vcpus, "memory_gb": target.demand_memory_gb},
         "waste_pct": {"vcpus": round(waste_v * 100, 1), "memory_gb": round(waste_m * 100, 1)},
     }
-    if target.kind == "kubernetes":
+    if target.kind == PlatformKind.KUBERNETES:
         data["replicas"] = first.count
         data["requests"] = {"cpu": f"{round(first.vcpus * 1000)}m", "memory": f"{round(first.memory_gb * 1024)}Mi"}
     return data
@@ -61,7 +60,7 @@ def target_from_json(data: dict[str, Any]) -> Target:
 def instances_of(data: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per instance (or replica group) to create: flavor, vcpus, memory_gb (per instance)."""
     target = target_from_json(data)
-    if target.kind == "kubernetes":
+    if target.kind == PlatformKind.KUBERNETES:
         return [asdict(target.groups[0])]
     return [{"flavor": g.flavor, "vcpus": g.vcpus, "memory_gb": g.memory_gb} for g in target.groups
             for _ in range(g.count)]
@@ -74,7 +73,7 @@ def target_allocation(data: dict[str, Any]) -> tuple[float, float, float]:
 
 
 def _target(decision: Decision) -> dict[str, Any] | None:
-    if decision.target is None or decision.strategy not in CLOUD_STRATEGIES:
+    if decision.target is None or decision.strategy.platform_kind is None:
         return None
     return target_json(decision.target)
 
@@ -113,7 +112,7 @@ def plan_document(plan: MigrationPlan, systems: list[SystemFacts]) -> dict[str, 
     cloud_by_wave: dict[int, float] = {}
     for code, wave_index in plan.wave_of.items():
         decision = plan.decisions[code]
-        if decision.target is not None and decision.strategy in CLOUD_STRATEGIES:
+        if decision.target is not None and decision.strategy.platform_kind is not None:
             cloud_by_wave[wave_index] = cloud_by_wave.get(wave_index, 0.0) + decision.target.monthly_cny * 12
     timeline = savings_timeline([(r.room, r.annual_cny, r.closes_after_wave) for r in plan.rooms], cloud_by_wave,
                                 len(plan.waves))

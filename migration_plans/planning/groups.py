@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from migration_plans.planning.model import Decision, Dependency, Strategy
+from inventory.models.enums import Strategy
+from migration_plans.planning.model import Decision, Dependency
 
 
 def _find(parent: dict[str, str], x: str) -> str:

@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from inventory.models.enums import PlatformKind, Strategy
 
 if TYPE_CHECKING:
     from migration_plans.planning.savings import SavingsModel
-
-
-class Strategy(StrEnum):
-    """The migration strategies ("R"s) of DOMAIN.md."""
-
-    REHOST = "rehost"  # as-is onto an OpenStack VM
-    REPLATFORM = "replatform"  # into Kubernetes (containerized systems)
-    RETIRE = "retire"  # zombie: switched off, data archived
-    RETAIN = "retain"  # stays where it is (classified systems always)
-    RELOCATE = "relocate"  # hardware moved into the cloud data centre (托管)
 
 
 @dataclass(frozen=True)
@@ -203,7 +194,7 @@ class Target:
     @property
     def summary(self) -> str:
         """``g.8c32g×1 + c.2c4g×1`` (or ``3 × 700m/1536Mi`` for a Deployment)."""
-        if self.kind == "kubernetes":
+        if self.kind == PlatformKind.KUBERNETES:
             return f"{self.count} × {self.flavor}"
         return " + ".join(f"{g.flavor}×{g.count}" for g in self.groups)
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from inventory.models.enums import Strategy
 from migration_plans.planning.groups import move_groups
 from migration_plans.planning.model import (
     Decision,
@@ -18,7 +19,6 @@ from migration_plans.planning.model import (
     MigrationPlan,
     PlanParams,
     RoomClosure,
-    Strategy,
     SystemFacts,
     Wave,
 )
@@ -27,8 +27,6 @@ from migration_plans.planning.sizing import unit_prices
 from migration_plans.planning.strategies import DEFAULT_RULES, Rule, RuleContext, decide, level_of
 from migration_plans.planning.waves import Ordering, RoomClosingOrder, Unit, evaluate, pack, upper_bound
 from migration_plans.planning.windows import DayRule, parse_window
-
-CLOUD = (Strategy.REHOST, Strategy.REPLATFORM)
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def build_units(estate: Estate, decisions: dict[str, Decision], groups: dict[str
         vcpus = 0.0
         for code in codes:
             target = decisions[code].target
-            if target is None or decisions[code].strategy not in CLOUD:
+            if target is None or decisions[code].strategy.platform_kind is None:
                 continue
             v, m, d = need.get(target.platform, (0.0, 0.0, 0.0))
             need[target.platform] = (v + target.vcpus, m + target.memory_gb, d + target.disk_gb)

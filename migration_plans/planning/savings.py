@@ -34,11 +34,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from migration_plans.planning.model import Decision, RoomCost, SavingsRates, ServerUse, Strategy, SystemFacts, Wave
+from inventory.models.enums import Strategy
+from migration_plans.planning.model import Decision, RoomCost, SavingsRates, ServerUse, SystemFacts, Wave
 
 WAN = 10000.0
-CLOUD = (Strategy.REHOST, Strategy.REPLATFORM)
-LEAVING = (Strategy.REHOST, Strategy.REPLATFORM, Strategy.RETIRE, Strategy.RELOCATE)
 PARTS = ("energy", "rent", "maintenance", "staff", "lines")
 
 
@@ -193,7 +192,7 @@ def savings_model(plan: str, start: dt.date, waves: Sequence[Wave], wave_of: Map
     for system in systems:
         decision = decisions[system.code]
         wave = wave_of.get(system.code)
-        moves = wave is not None and decision.strategy in LEAVING
+        moves = wave is not None and decision.strategy.leaves_room
         for facts in system.servers:
             entry = servers.setdefault(facts.hostname, _Server(facts))
             if moves:
@@ -201,7 +200,7 @@ def savings_model(plan: str, start: dt.date, waves: Sequence[Wave], wave_of: Map
                 entry.relocated |= decision.strategy is Strategy.RELOCATE
             else:
                 entry.stays = True
-        if wave is not None and decision.strategy in CLOUD and decision.target is not None:
+        if wave is not None and decision.strategy.platform_kind is not None and decision.target is not None:
             monthly = decision.target.monthly_cny
             monthly_from.append((_first_of_next_month(ends[wave]), monthly))
             homes = sorted(system.rooms)

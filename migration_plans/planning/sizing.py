@@ -28,6 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from inventory.models.enums import PlatformKind
 from migration_plans.planning.model import Flavor, InstanceGroup, Platform, SystemFacts, Target
 
 CPU_PRICE_MONTH = 46.0  # CNY per vCPU-month (DOMAIN.md commercial proxy)
@@ -97,7 +98,7 @@ def flavor_price(flavor: Flavor, prices: Prices) -> tuple[float, str]:
 
 def fit(need: Demand, platform: Platform) -> Target | None:
     """The cheapest target on ``platform`` covering ``need``; None when nothing can."""
-    if platform.kind == "kubernetes":
+    if platform.kind == PlatformKind.KUBERNETES:
         return deployment(need, platform)
     return flavors_cover(need, platform)
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from migration_plans.planning.model import Decision, PlanParams, Platform, Strategy, SystemFacts, Target
+from inventory.models.enums import Strategy, SystemStatus
+from migration_plans.planning.model import Decision, PlanParams, Platform, SystemFacts, Target
 from migration_plans.planning.sizing import MAX_INSTANCES, Demand, demand, fit
 
 ASSUMED_MLPS = 2
@@ -79,7 +80,7 @@ class AlreadyRetired:
     name: str = "already-retired"
 
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
-        if system.status != "retired":
+        if system.status != SystemStatus.RETIRED:
             return None
         return Decision(system.code, Strategy.RETIRE, "系统已停用，无需迁移", "already retired: nothing to move")
 
@@ -89,7 +90,7 @@ class AlreadyMigrated:
     name: str = "already-migrated"
 
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
-        if system.status != "migrated":
+        if system.status != SystemStatus.MIGRATED:
             return None
         return Decision(system.code, Strategy.RETAIN, "已迁移上云，无需再迁移",
                         "already migrated: nothing left to move")
@@ -111,7 +112,7 @@ class Zombie:
     name: str = "zombie"
 
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
-        if not system.zombie and system.status != "zombie":
+        if not system.zombie and system.status != SystemStatus.ZOMBIE:
             return None
         return Decision(system.code, Strategy.RETIRE, "僵尸系统（长期无用户、CPU与内存利用率低于5%）：关停并归档数据",
                         "zombie (no users, CPU and memory under 5%): switch off and archive its data")

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from inventory.models.enums import SystemStatus
 from migration_plans.planning.model import SystemFacts
 
 THRESHOLD = 0.05
@@ -43,7 +44,7 @@ class ZombieEvidence:
 def zombie_evidence(system: SystemFacts) -> ZombieEvidence | None:
     """The evidence for or against ``system`` being a zombie; None when it has no measurements or
     is not a candidate at all (classified, retired, busy)."""
-    if system.classified or system.status in ("retired", "migrated") or not system.servers:
+    if system.classified or system.status in (SystemStatus.RETIRED, SystemStatus.MIGRATED) or not system.servers:
         return None
     if any(s.cpu_avg is None or s.memory_avg is None for s in system.servers):
         return None

@@ -18,7 +18,7 @@ from inventory.audit import Actor
 from inventory.capacity import allocated, allocation_ratios, use_ratios, used
 from inventory.db import get_engine
 from inventory.errors import ConflictError
-from inventory.models import CloudPlatform, ProposalEvent, RebalanceProposal
+from inventory.models import CloudPlatform, ProposalEvent, ProposalStatus, RebalanceProposal
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
 
@@ -208,7 +208,7 @@ def _apply(proposal_id: int, cloud: str) -> None:
         except DriverError as exc:  # could not even connect: record it on the proposal
             proposal = session.get(RebalanceProposal, proposal_id)
             if proposal is not None:
-                proposal.status, proposal.error = "failed", str(exc)
+                proposal.status, proposal.error = ProposalStatus.FAILED, str(exc)
                 session.add(proposal)
                 session.commit()
 

@@ -29,6 +29,7 @@ from inventory.models import (
     PlanWave,
     Room,
 )
+from inventory.models.enums import SystemStatus
 from inventory.models.plans import PlanStatus
 from inventory.platform_history import history
 from inventory.settings import get_cost_defaults
@@ -157,10 +158,10 @@ def _overview(session: Session) -> OverviewOut:
                                    .group_by(col(BusinessSystem.status))).all())
     classified = session.execute(sa.select(sa.func.count()).where(col(BusinessSystem.classified))).scalar_one()
     eligible = sa.select(sa.func.count()).select_from(BusinessSystem).where(
-        col(BusinessSystem.classified).is_(False), col(BusinessSystem.status) != "retired")
+        col(BusinessSystem.classified).is_(False), col(BusinessSystem.status) != SystemStatus.RETIRED)
     open_systems = int(session.execute(eligible).scalar_one())
     on_cloud = int(session.execute(eligible.where(sa.or_(
-        col(BusinessSystem.status) == "migrated",
+        col(BusinessSystem.status) == SystemStatus.MIGRATED,
         col(BusinessSystem.id).in_(sa.select(col(CloudInstance.system_id)).where(
             col(CloudInstance.system_id).is_not(None)))))).scalar_one())
     plan = _current_plan(session)

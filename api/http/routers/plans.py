@@ -23,6 +23,7 @@ from api.http.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filt
 from inventory.db import get_engine
 from inventory.errors import NotFoundError
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
+from inventory.models.runs import RunStatus
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["plans 迁移计划"])
@@ -210,7 +211,7 @@ async def stream_run_events(
         after = start
         while not await request.is_disconnected():
             batch, status = await run_in_threadpool(_next_events, run_id, after)
-            settled = status != "running"
+            settled = status != RunStatus.RUNNING
             for event in batch:
                 after = event.id
                 data = json.dumps(event.model_dump(mode="json"), ensure_ascii=False)

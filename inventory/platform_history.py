@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from inventory.capacity import overcommit
 from inventory.models import CloudPlatform, PlatformDaily
 
 
@@ -21,7 +22,7 @@ def record_platform_day(session: Session, platform: CloudPlatform, day: dt.date)
         platform_id=platform.id, day=day, vcpus=platform.vcpus, memory_gb=platform.memory_gb,
         storage_gb=platform.storage_gb)
     row.vcpus, row.memory_gb, row.storage_gb = platform.vcpus, platform.memory_gb, platform.storage_gb
-    row.cpu_ratio = platform.cpu_ratio or 1.0
+    row.cpu_ratio = overcommit(platform.cpu_ratio)
     row.allocated_vcpus = platform.allocated_vcpus
     row.allocated_memory_gb = platform.allocated_memory_gb
     row.allocated_storage_gb = platform.allocated_storage_gb

@@ -323,6 +323,19 @@ def test_the_openapi_document_lists_every_route(api: Api) -> None:
         assert any(p.match(path) and method.lower() in m for p, m in patterns), (method, path)
     assert len(document["paths"]) >= len({t.split("?")[0] for _, t, _, _ in ROUTES})
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    undocumented = [(method, path) for path, operations in document["paths"].items()
+                    for method, operation in operations.items()
+                    if not operation.get("summary") or not operation.get("description")]
+    assert undocumented == []
+    # FastAPI names a schema by its module path when two classes share a name; none may.
+    assert [name for name in document["components"]["schemas"] if "__" in name] == []
+    for path, entity in (("/api/v1/servers", "ServerPublic"), ("/api/v1/systems", "BusinessSystemPublic"),
+                         ("/api/v1/rooms", "RoomPublic"), ("/api/v1/audit", "AuditLogPublic"),
+                         ("/api/v1/runs", "MigrationRunPublic"), ("/api/v1/capacity-requests",
+                                                                  "CapacityRequestPublic")):
+        page = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        items = document["components"]["schemas"][page.rsplit("/", 1)[1]]["properties"]["items"]["items"]["$ref"]
+        assert items.endswith("/" + entity), (path, items)
 
 
 def _count(db_url: str, model: Any) -> int:

@@ -11,9 +11,7 @@ from sqlmodel import Field, SQLModel
 from inventory.models.enums import AuditAction
 
 
-class AuditLog(SQLModel, table=True):
-    __tablename__ = "audit_log"
-    id: int | None = Field(default=None, primary_key=True)
+class AuditLogBase(SQLModel):
     at: dt.datetime = Field(index=True)
     actor: str = Field(max_length=128)
     request_id: str | None = Field(default=None, max_length=64)
@@ -22,3 +20,12 @@ class AuditLog(SQLModel, table=True):
     action: AuditAction = Field(sa_type=sa.String(16))
     before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class AuditLog(AuditLogBase, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class AuditLogPublic(AuditLogBase):
+    id: int

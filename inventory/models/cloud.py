@@ -2,6 +2,8 @@
 instances, storage pools and volumes, and departments' capacity requests.
 
 A platform may host a system only when ``platform.mlps_level >= system.mlps_level`` (GB/T 22239-2019).
+Platforms and capacity requests are model families (``XBase`` / ``X`` / ``XPublic``) as in
+``inventory.models.estate``; a platform's unit prices are kept out of its base, as room costs are.
 """
 
 from __future__ import annotations
@@ -29,22 +31,32 @@ class CloudPlatformBase(SQLModel):
     used_vcpus: float | None = None
     used_memory_gb: float | None = None
     used_storage_gb: float | None = None
-    # Unit prices per month (CNY per vCPU, per GB of memory, per GB of storage); None where not given.
+
+
+class CloudPlatformPrices(SQLModel):
+    """Unit prices per month (CNY per vCPU, per GB of memory, per GB of storage); None where not given."""
+
     vcpu_monthly_cny: float | None = None
     memory_gb_monthly_cny: float | None = None
     storage_gb_monthly_cny: float | None = None
 
 
-class CloudPlatform(CloudPlatformBase, table=True):
+class CloudPlatform(CloudPlatformPrices, CloudPlatformBase, table=True):
     __tablename__ = "cloud_platform"
     id: int | None = Field(default=None, primary_key=True)
 
 
-class CloudHost(SQLModel, table=True):
-    __tablename__ = "cloud_host"
-    __table_args__ = (sa.UniqueConstraint("platform_id", "name"),)
-    id: int | None = Field(default=None, primary_key=True)
-    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+class CloudPlatformPublic(CloudPlatformBase):
+    id: int
+    cpu_ratio: float = Field(description="vCPU overcommit (1.0 where none is recorded)")
+    allocated: dict[str, float | None]
+    used: dict[str, float | None]
+    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit); vCPU "
+                                                      "capacity is vcpus × cpu_ratio")
+    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")
+
+
+class CloudHostBase(SQLModel):
     name: str = Field(max_length=128)
     vcpus: int
     memory_gb: float
@@ -53,6 +65,21 @@ class CloudHost(SQLModel, table=True):
     ram_ratio: float = 1.0
     state: HostState = Field(default=HostState.UP, sa_type=sa.String(16))
     zone: str | None = Field(default=None, max_length=64)
+
+
+class CloudHost(CloudHostBase, table=True):
+    __tablename__ = "cloud_host"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+
+
+class CloudHostPublic(CloudHostBase):
+    allocated_vcpus: float
+    allocated_memory_gb: float
+    cpu_load: float | None = Field(description="busy cores ÷ vcpus, from the instances' measured use")
+    instances: int
+    allocation_ratio: float | None = Field(description="allocated vCPUs ÷ (vcpus × cpu_ratio)")
 
 
 class Flavor(SQLModel, table=True):
@@ -104,11 +131,7 @@ class Volume(SQLModel, table=True):
     instance_id: int | None = Field(default=None, foreign_key="cloud_instance.id", ondelete="SET NULL")
 
 
-class CapacityRequest(SQLModel, table=True):
-    __tablename__ = "capacity_request"
-    id: int | None = Field(default=None, primary_key=True)
-    department_id: int = Field(foreign_key="department.id", index=True)
-    platform_id: int = Field(foreign_key="cloud_platform.id", index=True)
+class CapacityRequestBase(SQLModel):
     vcpus: int = 0
     memory_gb: float = 0.0
     storage_gb: float = 0.0
@@ -117,6 +140,24 @@ class CapacityRequest(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     requested_at: dt.datetime
     decided_at: dt.datetime | None = None
+
+
+class CapacityRequest(CapacityRequestBase, table=True):
+    __tablename__ = "capacity_request"
+    id: int | None = Field(default=None, primary_key=True)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True)
+
+
+class CapacityRequestPublic(CapacityRequestBase):
+    id: int
+    department_code: str
+    platform: str
+    reason: str | None = Field(description="the answer, Chinese / English")
+    reason_zh: str | None
+    reason_en: str | None
+    due: dt.date = Field(description="five working days after the request")
+    overdue: bool
 
 
 class NamespaceUsage(SQLModel, table=True):
@@ -133,12 +174,7 @@ class NamespaceUsage(SQLModel, table=True):
     collected_at: dt.datetime
 
 
-class PlatformDaily(SQLModel, table=True):
-    """A platform's capacity and allocation as recorded on one day (by imports and cloud collectors)."""
-
-    __tablename__ = "platform_daily"
-    platform_id: int = Field(foreign_key="cloud_platform.id", primary_key=True, ondelete="CASCADE")
-    day: dt.date = Field(primary_key=True)
+class PlatformDailyBase(SQLModel):
     vcpus: int
     cpu_ratio: float = 1.0
     memory_gb: float
@@ -149,3 +185,18 @@ class PlatformDaily(SQLModel, table=True):
     used_vcpus: float | None = None
     used_memory_gb: float | None = None
     used_storage_gb: float | None = None
+
+
+class PlatformDaily(PlatformDailyBase, table=True):
+    """A platform's capacity and allocation as recorded on one day (by imports and cloud collectors)."""
+
+    __tablename__ = "platform_daily"
+    platform_id: int = Field(foreign_key="cloud_platform.id", primary_key=True, ondelete="CASCADE")
+    day: dt.date = Field(primary_key=True)
+
+
+class PlatformDailyPublic(PlatformDailyBase):
+    day: dt.date
+    vcpus_capacity: float = Field(description="physical vCPUs × overcommit")
+    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit)")
+    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")

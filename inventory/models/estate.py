@@ -3,6 +3,11 @@ servers (many-to-many placement) and depend on each other.
 
 Sizes are stored in fixed units: memory and storage in GB (binary), power in W, area in m², IT load
 in kW, money in CNY per year. Codes and hostnames are unique keys used by imports to upsert.
+
+Each entity is one family, as in the FastAPI full-stack template: ``XBase`` holds the fields callers may
+read, ``X(XBase, table=True)`` adds keys and internal columns, ``XPublic(XBase)`` is what the API returns
+(references as codes, plus figures the routes compute). Room costs are kept out of ``RoomBase``: only
+roles that read costs see them, through ``RoomPublic.cost_parts``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ class Department(DepartmentBase, table=True):
     parent_id: int | None = Field(default=None, foreign_key="department.id", ondelete="SET NULL")
 
 
+class DepartmentPublic(DepartmentBase):
+    id: int
+
+
 class RoomBase(SQLModel):
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
@@ -35,18 +44,41 @@ class RoomBase(SQLModel):
     it_load_kw: float | None = None
     pue: float | None = None
     built_year: int | None = None
+    status: RoomStatus = Field(default=RoomStatus.ACTIVE, sa_type=sa.String(16))
+
+
+class RoomCosts(SQLModel):
+    """A room's surveyed annual costs (CNY a year) and the terms behind them."""
+
     rent_cny: float | None = None
     maintenance_cny: float | None = None
     staff_cny: float | None = None
     lines_cny: float | None = None
     tariff_cny_kwh: float | None = None
     lines_contract_end: dt.date | None = None  # the leased lines' contract runs until this day
-    status: RoomStatus = Field(default=RoomStatus.ACTIVE, sa_type=sa.String(16))
 
 
-class Room(RoomBase, table=True):
+class Room(RoomCosts, RoomBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     department_id: int = Field(foreign_key="department.id", index=True)
+
+
+class CostPartPublic(SQLModel):
+    """One part of a room's annual cost, in CNY, and whether it is surveyed data or a default."""
+
+    cny: float
+    basis: str = Field(description="data | default")
+    note: str
+
+
+class RoomPublic(RoomBase):
+    id: int
+    department_code: str
+    servers: int
+    systems: int
+    annual_cost_cny: float | None = Field(description="energy, rent, maintenance, staff and lines, CNY a year; "
+                                          "null for roles that do not read costs")
+    cost_parts: dict[str, CostPartPublic] | None
 
 
 class ServerBase(SQLModel):
@@ -71,6 +103,12 @@ class Server(ServerBase, table=True):
     department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
 
 
+class ServerPublic(ServerBase):
+    id: int
+    room_code: str
+    department_code: str | None
+
+
 class BusinessSystemBase(SQLModel):
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
@@ -86,13 +124,19 @@ class BusinessSystemBase(SQLModel):
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: dt.date | None = None
     sharing: str | None = Field(default=None, max_length=100)
-    zombie_evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class BusinessSystem(BusinessSystemBase, table=True):
     __tablename__ = "business_system"
     id: int | None = Field(default=None, primary_key=True)
     department_id: int = Field(foreign_key="department.id", index=True)
+    zombie_evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)  # the planner's, with its figures
+
+
+class BusinessSystemPublic(BusinessSystemBase):
+    id: int
+    department_code: str
+    zombie: bool = Field(description="the planner found it running but unused (its evidence is in the archive)")
 
 
 class SystemServer(SQLModel, table=True):
@@ -103,16 +147,25 @@ class SystemServer(SQLModel, table=True):
     server_id: int = Field(foreign_key="server.id", primary_key=True, index=True, ondelete="CASCADE")
 
 
-class Dependency(SQLModel, table=True):
+class DependencyBase(SQLModel):
+    kind: str | None = Field(default=None, max_length=64)
+    tight: bool = False
+    source: DependencySource = Field(default=DependencySource.DECLARED, sa_type=sa.String(16))
+
+
+class Dependency(DependencyBase, table=True):
     """``system`` depends on ``depends_on``; declared in a survey or observed from connections."""
 
     __table_args__ = (sa.UniqueConstraint("system_id", "depends_on_id", "source"),)
     id: int | None = Field(default=None, primary_key=True)
     system_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
     depends_on_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
-    kind: str | None = Field(default=None, max_length=64)
-    tight: bool = False
-    source: DependencySource = Field(default=DependencySource.DECLARED, sa_type=sa.String(16))
     evidence: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     first_seen: dt.datetime | None = None
     last_seen: dt.datetime | None = None
+
+
+class DependencyPublic(DependencyBase):
+    id: int
+    system: str
+    depends_on: str

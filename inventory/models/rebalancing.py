@@ -40,14 +40,10 @@ class ProposalEventKind(StrEnum):
     FINISHED = "finished"
 
 
-class RebalanceProposal(SQLModel, table=True):
-    __tablename__ = "rebalance_proposal"
-    id: int | None = Field(default=None, primary_key=True)
-    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+class RebalanceProposalBase(SQLModel):
     goal: RebalanceGoal = Field(sa_type=sa.String(16))
     max_load: float
     max_moves: int | None = None
-    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # FORMATS.md §3
     status: ProposalStatus = Field(default=ProposalStatus.PROPOSED, sa_type=sa.String(16), index=True)
     moves_done: int = 0
     created_at: dt.datetime
@@ -57,15 +53,42 @@ class RebalanceProposal(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=4000)
 
 
-class ProposalEvent(SQLModel, table=True):
-    __tablename__ = "proposal_event"
+class RebalanceProposal(RebalanceProposalBase, table=True):
+    __tablename__ = "rebalance_proposal"
     id: int | None = Field(default=None, primary_key=True)
-    proposal_id: int = Field(foreign_key="rebalance_proposal.id", index=True, ondelete="CASCADE")
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # FORMATS.md §3
+
+
+class RebalanceProposalPublic(RebalanceProposalBase):
+    id: int
+    platform: str
+    moves: int = Field(description="moves in the proposal")
+    before: dict[str, float]
+    after: dict[str, float]
+
+
+class ProposalEventBase(SQLModel):
     at: dt.datetime
     move_index: int | None = None  # None: an event of the whole proposal (approve, reject, finish)
     kind: ProposalEventKind = Field(sa_type=sa.String(32))
     status: str = Field(max_length=16)  # a step's EventStatus, or the ProposalStatus a ``finished`` ends in
     message: str = Field(default="", max_length=4000)
+
+
+class ProposalEvent(ProposalEventBase, table=True):
+    __tablename__ = "proposal_event"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="rebalance_proposal.id", index=True, ondelete="CASCADE")
+
+
+class ProposalEventPublic(ProposalEventBase):
+    pass
+
+
+class RebalanceProposalDetail(RebalanceProposalPublic):
+    result: dict[str, Any] = Field(description="the rebalancer's result (FORMATS.md §3)")
+    events: list[ProposalEventPublic]
 
 
 class JobRun(SQLModel, table=True):

@@ -40,17 +40,27 @@ class ItemState(StrEnum):
     REFUSED = "refused"
 
 
-class MigrationRun(SQLModel, table=True):
+class MigrationRunBase(SQLModel):
+    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=sa.String(16))
+    dry_run: bool = False
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    started_by: str = Field(max_length=128)
+
+
+class MigrationRun(MigrationRunBase, table=True):
     __tablename__ = "migration_run"
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
     wave_index: int
-    status: RunStatus = Field(default=RunStatus.RUNNING, sa_type=sa.String(16))
-    dry_run: bool = False
     site: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    started_by: str = Field(max_length=128)
+
+
+class MigrationRunPublic(MigrationRunBase):
+    id: int
+    plan: str = Field(description="name@version")
+    wave: int
+    items: dict[str, int] = Field(description="item state → count")
 
 
 class RunItem(SQLModel, table=True):
@@ -69,15 +79,23 @@ class RunItem(SQLModel, table=True):
     resources: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)  # what the steps made, for reverts
 
 
-class RunEvent(SQLModel, table=True):
-    __tablename__ = "run_event"
-    __table_args__ = (sa.UniqueConstraint("item_id", "counter"),)
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(foreign_key="migration_run.id", index=True, ondelete="CASCADE")
+class RunEventBase(SQLModel):
     item_id: int = Field(foreign_key="run_item.id", index=True, ondelete="CASCADE")
-    counter: int
     at: dt.datetime
     step: str = Field(max_length=64)
     phase: EventPhase = Field(sa_type=sa.String(16))
     status: EventStatus = Field(sa_type=sa.String(16))
     payload: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class RunEvent(RunEventBase, table=True):
+    __tablename__ = "run_event"
+    __table_args__ = (sa.UniqueConstraint("item_id", "counter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="migration_run.id", index=True, ondelete="CASCADE")
+    counter: int
+
+
+class RunEventPublic(RunEventBase):
+    id: int
+    system: str

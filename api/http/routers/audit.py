@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel
 from sqlmodel import col, select
 
 from api.http.auth import AUDIT_READ, require
 from api.http.deps import SessionDep
 from api.http.routers.common import ListQueryDep, Page, filtered, page
-from inventory.models import AuditLog
+from inventory.models.audit import AuditLog, AuditLogPublic
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit 档案库"])
 
 
-class AuditOut(BaseModel):
-    id: int
-    at: dt.datetime
-    actor: str
-    request_id: str | None
-    entity: str
-    entity_id: str
-    action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-@router.get("", response_model=Page[AuditOut])
+@router.get("", response_model=Page[AuditLogPublic])
 def list_audit(session: SessionDep, _: Annotated[Principal, Depends(require(AUDIT_READ))], params: ListQueryDep,
                entity: Annotated[str | None, Query(max_length=64)] = None,
                entity_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -42,4 +28,4 @@ def list_audit(session: SessionDep, _: Annotated[Principal, Depends(require(AUDI
         if value is not None:
             query = query.where(col(column) == value)
     return page(session, query, params, col(AuditLog.id).desc(),
-                lambda rows: [AuditOut(**r.model_dump()) for r in rows])
+                lambda rows: [AuditLogPublic.model_validate(r) for r in rows])

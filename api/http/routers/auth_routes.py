@@ -47,6 +47,7 @@ def post_login(body: LoginIn, session: SessionDep) -> LoginOut:
 
 @router.get("/me", response_model=MeOut)
 def get_me(session: SessionDep, principal: Annotated[Principal, Depends(current_principal)]) -> MeOut:
+    """Who the token belongs to: username, role, department and what the role may do."""
     department = session.get(Department, principal.department_id) if principal.department_id else None
     return MeOut(username=principal.username, role=principal.role.value,
                  department_code=department.code if department else None,

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlmodel import col, select
 
 from api.http.auth import REQUESTS_DECIDE, REQUESTS_READ, REQUESTS_WRITE, require, scope_department
@@ -17,6 +17,7 @@ from inventory import clock
 from inventory.audit import Actor
 from inventory.errors import PermissionDenied
 from inventory.models import CapacityRequest, CloudPlatform, Department
+from inventory.models.cloud import CapacityRequestPublic
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
 from scheduler.requests import (
@@ -41,35 +42,14 @@ class RequestIn(StrictBody):
     purpose: str = Field(min_length=1, max_length=500)
 
 
-class RequestOut(BaseModel):
-    id: int
-    department_code: str
-    platform: str
-    vcpus: int
-    memory_gb: float
-    storage_gb: float
-    purpose: str
-    status: str
-    reason: str | None = Field(description="the answer, Chinese / English")
-    reason_zh: str | None
-    reason_en: str | None
-    requested_at: dt.datetime
-    decided_at: dt.datetime | None
-    due: dt.date
-    overdue: bool
+def _out(row: RequestRow) -> CapacityRequestPublic:
+    zh, _, en = (row.request.reason or "").partition(" / ")  # stored as "中文 / English"
+    return CapacityRequestPublic.model_validate(row.request, update={
+        "department_code": row.department, "platform": row.platform, "reason_zh": zh or None,
+        "reason_en": en or zh or None, "due": row.due, "overdue": row.overdue})
 
 
-def _out(row: RequestRow) -> RequestOut:
-    r = row.request
-    zh, _, en = (r.reason or "").partition(" / ")  # stored as "中文 / English"
-    return RequestOut(id=r.id or 0, department_code=row.department, platform=row.platform, vcpus=r.vcpus,
-                      memory_gb=r.memory_gb, storage_gb=r.storage_gb, purpose=r.purpose, status=r.status,
-                      reason=r.reason, reason_zh=zh or None, reason_en=en or zh or None,
-                      requested_at=r.requested_at, decided_at=r.decided_at, due=row.due,
-                      overdue=row.overdue)
-
-
-@router.get("", response_model=Page[RequestOut])
+@router.get("", response_model=Page[CapacityRequestPublic])
 def list_capacity_requests(
     session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_READ))], params: ListQueryDep,
     status: Annotated[str | None, Query(description="approved | queued | rejected | pending")] = None,
@@ -86,18 +66,20 @@ def list_capacity_requests(
                 lambda rows: [_out(r) for r in request_rows(rows, today)])
 
 
-@router.get("/{request_id}", response_model=RequestOut)
+@router.get("/{request_id}", response_model=CapacityRequestPublic)
 def get_capacity_request(request_id: Id, session: SessionDep,
-                         principal: Annotated[Principal, Depends(require(REQUESTS_READ))]) -> RequestOut:
+                         principal: Annotated[Principal, Depends(require(REQUESTS_READ))]) -> CapacityRequestPublic:
+    """One capacity request with its answer and due date (a department user: its own)."""
     query = requests_query(scope_department(principal)).where(col(CapacityRequest.id) == request_id)
     if (row := session.execute(query).first()) is None:
         raise not_found("capacity request", request_id)
     return _out(request_rows([row], clock.today())[0])
 
 
-@router.post("", response_model=RequestOut, status_code=201)
+@router.post("", response_model=CapacityRequestPublic, status_code=201)
 def create_capacity_request(body: RequestIn, session: SessionDep,
-                            principal: Annotated[Principal, Depends(require(REQUESTS_WRITE))]) -> RequestOut:
+                            principal: Annotated[Principal, Depends(require(REQUESTS_WRITE))]
+                            ) -> CapacityRequestPublic:
     """Ask for capacity; the answer (approved / queued / rejected with the reason) comes at once."""
     own = scope_department(principal)
     if own is not None:
@@ -113,9 +95,9 @@ def create_capacity_request(body: RequestIn, session: SessionDep,
     return get_capacity_request(request.id or 0, session, principal)
 
 
-@router.post("/review", response_model=list[RequestOut])
-def review_capacity_queue(session: SessionDep,
-                          principal: Annotated[Principal, Depends(require(REQUESTS_DECIDE))]) -> list[RequestOut]:
+@router.post("/review", response_model=list[CapacityRequestPublic])
+def review_capacity_queue(session: SessionDep, principal: Annotated[Principal, Depends(require(REQUESTS_DECIDE))]
+                          ) -> list[CapacityRequestPublic]:
     """Decide the queued requests again (e.g. after an expansion); returns those decided."""
     changed = review_queued(session, Actor(f"api:{principal.username}"), dt.datetime.now(dt.UTC), _raiser())
     session.commit()

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api.http.auth import CLOUD_READ, CLOUD_WRITE, DASHBOARD, require
@@ -15,92 +15,57 @@ from api.http.deps import SessionDep
 from api.http.routers.common import Id, ListQueryDep, Page, StrictBody, filtered, not_found, page
 from inventory import clock
 from inventory.audit import Actor
-from inventory.capacity import allocated, allocation_ratios, use_ratios, used
+from inventory.capacity import allocated, allocation_ratios, overcommit, use_ratios, used
 from inventory.db import get_engine
 from inventory.errors import ConflictError
 from inventory.models import CloudPlatform, ProposalEvent, ProposalStatus, RebalanceProposal
+from inventory.models.cloud import CloudPlatformPublic
+from inventory.models.rebalancing import ProposalEventPublic, RebalanceProposalDetail, RebalanceProposalPublic
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["cloud 云资源"])
 
 
-class PlatformOut(BaseModel):
-    id: int
-    name: str
-    kind: str
-    mlps_level: int
-    vcpus: int
-    cpu_ratio: float
-    memory_gb: float
-    storage_gb: float
-    allocated: dict[str, float | None]
-    used: dict[str, float | None]
-    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit); vCPU "
-                                                      "capacity is vcpus × cpu_ratio")
-    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")
-
-
 class SeriesOut(BaseModel):
+    """One forecast series (``scheduler.forecast.ResourceForecast``), read from its attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
     resource: str
-    measure: str  # allocation | usage
+    measure: str = Field(description="allocation | usage")
     capacity: float
-    now: float
+    now: float = Field(validation_alias="allocated_now")
     share_now: float
     trend_per_day: float
     share_at_horizon: float
-    reaches: dict[str, dt.date | None]  # "75%" / "90%" → first day at or above it
+    reaches: dict[str, dt.date | None] = Field(validation_alias="crossing",
+                                                description='"75%" / "90%" → first day at or above it')
     days_until: dict[str, int | None]
 
 
 class ForecastOut(BaseModel):
+    """A platform's forecast (``scheduler.forecast.PlatformForecast``), read from its attributes."""
+
+    model_config = ConfigDict(from_attributes=True)
     platform: str
     model: str
     horizon_days: int
     expansion_hosts: int
-    series: list[SeriesOut]
-
-
-class ProposalOut(BaseModel):
-    id: int
-    platform: str
-    goal: str
-    status: str
-    moves: int
-    moves_done: int
-    created_at: dt.datetime
-    created_by: str
-    decided_by: str | None
-    error: str | None
-    before: dict[str, float]
-    after: dict[str, float]
-
-
-class EventOut(BaseModel):
-    at: dt.datetime
-    move_index: int | None
-    kind: str
-    status: str
-    message: str
-
-
-class ProposalDetail(ProposalOut):
-    result: dict[str, Any]
-    events: list[EventOut]
+    series: list[SeriesOut] = Field(validation_alias="resources")
 
 
 class RejectIn(StrictBody):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.get("/platforms", response_model=list[PlatformOut])
-def list_platforms(session: SessionDep, _: Annotated[Principal, Depends(require(DASHBOARD))]) -> list[PlatformOut]:
+@router.get("/platforms", response_model=list[CloudPlatformPublic])
+def list_platforms(session: SessionDep,
+                   _: Annotated[Principal, Depends(require(DASHBOARD))]) -> list[CloudPlatformPublic]:
     """Cloud platforms with capacity, allocation and measured use."""
-    return [PlatformOut(id=p.id or 0, name=p.name, kind=p.kind, mlps_level=p.mlps_level, vcpus=p.vcpus,
-                        cpu_ratio=p.cpu_ratio or 1.0, memory_gb=p.memory_gb, storage_gb=p.storage_gb,
-                        allocated=allocated(p), used=used(p), allocation_ratio=allocation_ratios(p),
-                        use_ratio=use_ratios(p))
-            for p in session.exec(select(CloudPlatform).order_by(col(CloudPlatform.name)))]
+    return [CloudPlatformPublic.model_validate(p, update={
+        "cpu_ratio": overcommit(p.cpu_ratio), "allocated": allocated(p), "used": used(p),
+        "allocation_ratio": allocation_ratios(p), "use_ratio": use_ratios(p)})
+        for p in session.exec(select(CloudPlatform).order_by(col(CloudPlatform.name)))]
 
 
 @router.get("/forecasts", response_model=list[ForecastOut])
@@ -121,19 +86,16 @@ def _forecasts(session: Session, horizon: int, platform: str | None) -> list[For
     from scheduler.room_data import newest_current_plan
 
     forecasts = platform_forecasts(session, newest_current_plan(session), clock.today(), horizon, platform)
-    return [ForecastOut(platform=f.platform, model=f.model, horizon_days=f.horizon_days,
-                        expansion_hosts=f.expansion_hosts,
-                        series=[SeriesOut(resource=r.resource, measure=r.measure, capacity=r.capacity,
-                                          now=r.allocated_now, share_now=r.share_now, trend_per_day=r.trend_per_day,
-                                          share_at_horizon=r.share_at_horizon, reaches=r.crossing,
-                                          days_until=r.days_until) for r in f.resources])
-            for f in forecasts]
+    return [ForecastOut.model_validate(f) for f in forecasts]
 
 
-def _proposal_out(p: RebalanceProposal, names: dict[int, str]) -> dict[str, Any]:
-    return {"id": p.id or 0, "platform": names.get(p.platform_id, "?"), "goal": p.goal, "status": p.status,
-            "moves": len(p.result.get("moves", [])), "moves_done": p.moves_done, "created_at": p.created_at,
-            "created_by": p.created_by, "decided_by": p.decided_by, "error": p.error,
+def _proposal_out(p: RebalanceProposal, names: dict[int, str]) -> RebalanceProposalPublic:
+    return RebalanceProposalPublic.model_validate(p, update=_proposal_figures(p, names))
+
+
+def _proposal_figures(p: RebalanceProposal, names: dict[int, str]) -> dict[str, Any]:
+    """What a proposal's public shape adds to its row: the platform's name and the result's summary."""
+    return {"platform": names.get(p.platform_id, "?"), "moves": len(p.result.get("moves", [])),
             "before": p.result.get("before", {}), "after": p.result.get("after", {})}
 
 
@@ -141,7 +103,7 @@ def _names(session: Session) -> dict[int, str]:
     return {p.id: p.name for p in session.exec(select(CloudPlatform)) if p.id is not None}
 
 
-@router.get("/rebalance-proposals", response_model=Page[ProposalOut])
+@router.get("/rebalance-proposals", response_model=Page[RebalanceProposalPublic])
 def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(CLOUD_READ))],
                    params: ListQueryDep, status: str | None = None) -> Response:
     """Rebalance proposals, newest first; ``code`` is a platform's name, ``q`` finds text in the platform's
@@ -152,35 +114,35 @@ def list_proposals(session: SessionDep, _: Annotated[Principal, Depends(require(
     if status is not None:
         query = query.where(col(RebalanceProposal.status) == status)
     return page(session, query, params, col(RebalanceProposal.id).desc(),
-                lambda rows: [ProposalOut(**_proposal_out(p, {p.platform_id: name})) for p, name in rows])
+                lambda rows: [_proposal_out(p, {p.platform_id: name}) for p, name in rows])
 
 
-@router.get("/rebalance-proposals/{proposal_id}", response_model=ProposalDetail)
+@router.get("/rebalance-proposals/{proposal_id}", response_model=RebalanceProposalDetail)
 def get_proposal(proposal_id: Id, session: SessionDep,
-                 _: Annotated[Principal, Depends(require(CLOUD_READ))]) -> ProposalDetail:
+                 _: Annotated[Principal, Depends(require(CLOUD_READ))]) -> RebalanceProposalDetail:
     """One proposal with its moves (FORMATS.md §3) and event log."""
     proposal = session.get(RebalanceProposal, proposal_id)
     if proposal is None:
         raise not_found("rebalance proposal", proposal_id)
     events = session.exec(select(ProposalEvent).where(ProposalEvent.proposal_id == proposal_id)
                           .order_by(col(ProposalEvent.id))).all()
-    return ProposalDetail(**_proposal_out(proposal, _names(session)), result=proposal.result,
-                          events=[EventOut(at=e.at, move_index=e.move_index, kind=e.kind, status=e.status,
-                                           message=e.message) for e in events])
+    return RebalanceProposalDetail.model_validate(proposal, update=_proposal_figures(proposal, _names(session)) | {
+        "events": [ProposalEventPublic.model_validate(e) for e in events]})
 
 
-@router.post("/rebalance-proposals/{proposal_id}/reject", response_model=ProposalOut)
+@router.post("/rebalance-proposals/{proposal_id}/reject", response_model=RebalanceProposalPublic)
 def reject_proposal(proposal_id: Id, body: RejectIn, session: SessionDep,
-                    principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
+                    principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> RebalanceProposalPublic:
+    """Decline a proposed rebalance with the reason; nothing runs."""
     from scheduler.proposals import reject
 
     proposal = reject(session, proposal_id, Actor(f"api:{principal.username}"), body.reason)
-    return ProposalOut(**_proposal_out(proposal, _names(session)))
+    return _proposal_out(proposal, _names(session))
 
 
-@router.post("/rebalance-proposals/{proposal_id}/approve", response_model=ProposalOut, status_code=202)
+@router.post("/rebalance-proposals/{proposal_id}/approve", response_model=RebalanceProposalPublic, status_code=202)
 def approve_proposal(proposal_id: Id, session: SessionDep, background: BackgroundTasks,
-                     principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> ProposalOut:
+                     principal: Annotated[Principal, Depends(require(CLOUD_WRITE))]) -> RebalanceProposalPublic:
     """Approve and apply in the background on the platform's cloud (a clouds.yaml cloud of the same name
     listed in ``SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS``); follow it at ``GET …/{id}``."""
     from scheduler.proposals import approve
@@ -194,7 +156,7 @@ def approve_proposal(proposal_id: Id, session: SessionDep, background: Backgroun
                             "SHANGYUN_SCHEDULER_OPENSTACK_CLOUDS (or approve with `shangyun schedule approve`)")
     proposal = approve(session, proposal_id, Actor(f"api:{principal.username}"))
     background.add_task(_apply, proposal_id, platform)
-    return ProposalOut(**_proposal_out(proposal, _names(session)))
+    return _proposal_out(proposal, _names(session))
 
 
 def _apply(proposal_id: int, cloud: str) -> None:

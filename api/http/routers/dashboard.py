@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.http.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, require
 from api.http.cache import TtlCache
 from api.http.deps import SessionDep
+from api.http.routers.common import from_object
 from inventory import clock
 from inventory.capacity import allocatable, allocation_ratios, host_allocation_ratio, use_ratios
 from inventory.errors import NotFoundError
@@ -29,8 +30,9 @@ from inventory.models import (
     PlanWave,
     Room,
 )
+from inventory.models.cloud import CloudHostPublic, PlatformDailyPublic
 from inventory.models.enums import SystemStatus
-from inventory.models.plans import PlanStatus
+from inventory.models.plans import PlanStatus, PlanWaveBase
 from inventory.platform_history import history
 from inventory.settings import get_cost_defaults
 from inventory.users import Principal
@@ -39,11 +41,7 @@ router = APIRouter(prefix="/api/v1", tags=["dashboard 看板"])
 Viewer = Annotated[Principal, Depends(require(DASHBOARD))]
 
 
-class WaveProgress(BaseModel):
-    index: int
-    start: dt.date
-    end: dt.date
-    status: str
+class WaveProgress(PlanWaveBase):
     items: int
     done: int
     failed: int
@@ -61,36 +59,10 @@ class OverviewOut(BaseModel):
     waves: list[WaveProgress]
 
 
-class DayOut(BaseModel):
-    day: dt.date
-    vcpus_capacity: float = Field(description="physical vCPUs × overcommit")
-    memory_gb: float
-    storage_gb: float
-    allocated_vcpus: float | None
-    allocated_memory_gb: float | None
-    allocated_storage_gb: float | None
-    used_vcpus: float | None
-    used_memory_gb: float | None
-    used_storage_gb: float | None
-    allocation_ratio: dict[str, float | None] = Field(description="allocated ÷ (physical × overcommit)")
-    use_ratio: dict[str, float | None] = Field(description="measured ÷ physical")
-
-
-class HostOut(BaseModel):
-    name: str
-    zone: str | None
-    state: str
-    vcpus: int
-    cpu_ratio: float
-    memory_gb: float
-    allocated_vcpus: float
-    allocated_memory_gb: float
-    cpu_load: float | None  # busy cores / vcpus, from the instances' measured use
-    instances: int
-    allocation_ratio: float | None = Field(description="allocated vCPUs ÷ (vcpus × cpu_ratio)")
-
-
 class BlockerOut(BaseModel):
+    """A system that keeps a room open (``scheduler.room_flags.Blocker``)."""
+
+    model_config = ConfigDict(from_attributes=True)
     system: str
     reason_zh: str
     reason_en: str
@@ -99,7 +71,9 @@ class BlockerOut(BaseModel):
 
 
 class RoomFlagOut(BaseModel):
-    room: str
+    """A room's flag (``scheduler.room_flags.RoomFlag``)."""
+
+    room: str = Field(validation_alias="code")
     name: str
     score: float
     closable: bool = Field(description="every system left in it can leave under the plan")
@@ -118,11 +92,7 @@ class ItemOut(BaseModel):
     status: str
 
 
-class WaveOut(BaseModel):
-    index: int
-    start: dt.date
-    end: dt.date
-    status: str
+class WaveOut(PlanWaveBase):
     items: list[ItemOut]
     rooms_closing: list[str]
 
@@ -178,8 +148,8 @@ def _overview(session: Session) -> OverviewOut:
             counts.setdefault(wave_id, Counter())[status] += count
         for wave in session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index))):
             c = counts.get(wave.id or 0, Counter())
-            waves.append(WaveProgress(index=wave.index, start=wave.start, end=wave.end, status=wave.status,
-                                      items=sum(c.values()), done=c["done"], failed=c["failed"]))
+            waves.append(WaveProgress.model_validate(wave, update={"items": sum(c.values()), "done": c["done"],
+                                                                   "failed": c["failed"]}))
     return OverviewOut(rooms_by_status=rooms, systems_by_status=systems, systems_by_strategy=dict(strategies),
                        classified_systems=int(classified), on_cloud_systems=on_cloud,
                        cloud_eligible_systems=open_systems,
@@ -194,21 +164,18 @@ def _platform(session: Session, name: str) -> CloudPlatform:
     return platform
 
 
-@router.get("/platforms/{name}/history", response_model=list[DayOut])
-def get_platform_history(name: str, session: SessionDep, _: Viewer) -> list[DayOut]:
+@router.get("/platforms/{name}/history", response_model=list[PlatformDailyPublic])
+def get_platform_history(name: str, session: SessionDep, _: Viewer) -> list[PlatformDailyPublic]:
     """The platform's daily capacity, allocation and measured use."""
     platform = _platform(session, name)
     assert platform.id is not None
-    return [DayOut(day=d.day, vcpus_capacity=allocatable(d)["vcpus"], memory_gb=d.memory_gb,
-                   storage_gb=d.storage_gb, allocated_vcpus=d.allocated_vcpus,
-                   allocated_memory_gb=d.allocated_memory_gb, allocated_storage_gb=d.allocated_storage_gb,
-                   used_vcpus=d.used_vcpus, used_memory_gb=d.used_memory_gb, used_storage_gb=d.used_storage_gb,
-                   allocation_ratio=allocation_ratios(d), use_ratio=use_ratios(d))
-            for d in history(session, platform.id)]
+    return [PlatformDailyPublic.model_validate(d, update={
+        "vcpus_capacity": allocatable(d)["vcpus"], "allocation_ratio": allocation_ratios(d),
+        "use_ratio": use_ratios(d)}) for d in history(session, platform.id)]
 
 
-@router.get("/platforms/{name}/hosts", response_model=list[HostOut])
-def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[HostOut]:
+@router.get("/platforms/{name}/hosts", response_model=list[CloudHostPublic])
+def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[CloudHostPublic]:
     """Each host's allocation and measured CPU load."""
     platform = _platform(session, name)
     hosts = session.exec(select(CloudHost).where(CloudHost.platform_id == platform.id)
@@ -226,10 +193,10 @@ def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[HostOu
     out = []
     for h in hosts:
         t = totals.get(h.id or 0, [0.0, 0.0, 0.0, 0.0, 0.0])
-        out.append(HostOut(name=h.name, zone=h.zone, state=h.state, vcpus=h.vcpus, cpu_ratio=h.cpu_ratio,
-                           memory_gb=h.memory_gb, allocated_vcpus=t[0], allocated_memory_gb=round(t[1], 3),
-                           cpu_load=round(t[2] / h.vcpus, 4) if t[4] and h.vcpus else None, instances=int(t[3]),
-                           allocation_ratio=host_allocation_ratio(t[0], h.vcpus, h.cpu_ratio)))
+        out.append(CloudHostPublic.model_validate(h, update={
+            "allocated_vcpus": t[0], "allocated_memory_gb": round(t[1], 3),
+            "cpu_load": round(t[2] / h.vcpus, 4) if t[4] and h.vcpus else None, "instances": int(t[3]),
+            "allocation_ratio": host_allocation_ratio(t[0], h.vcpus, h.cpu_ratio)}))
     return out
 
 
@@ -249,11 +216,9 @@ def _room_flags(session: Session, costs: bool) -> list[RoomFlagOut]:
     plan = _current_plan(session)
     flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, clock.today()),
                         RoomWeights())
-    return [RoomFlagOut(room=f.code, name=f.name, score=f.score, closable=f.closable, factors=f.factors,
-                        reasons_zh=f.reasons_zh, reasons_en=f.reasons_en,
-                        annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
-                        blocked_by=[b.system for b in f.blockers], blockers=[BlockerOut(**vars(b)) for b in f.blockers])
-            for f in flags]
+    return [from_object(RoomFlagOut, f, annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
+                        blocked_by=[b.system for b in f.blockers],
+                        blockers=[BlockerOut.model_validate(b) for b in f.blockers]) for f in flags]
 
 
 @router.get("/plans/current", response_model=PlanOut)
@@ -274,8 +239,8 @@ def get_current_plan(session: SessionDep, _: Annotated[Principal, Depends(requir
     for room in plan.document.get("rooms", []):
         if room.get("closes_after_wave") is not None:
             closing.setdefault(room["closes_after_wave"], []).append(room["room"])
-    waves = [WaveOut(index=w.index, start=w.start, end=w.end, status=w.status, items=by_wave.get(w.id or 0, []),
-                     rooms_closing=sorted(closing.get(w.index, [])))
+    waves = [WaveOut.model_validate(w, update={"items": by_wave.get(w.id or 0, []),
+                                               "rooms_closing": sorted(closing.get(w.index, []))})
              for w in session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id).order_by(col(PlanWave.index)))]
     return PlanOut(plan=plan.name, version=plan.version, start=dt.date.fromisoformat(plan.document["start"]),
                    waves=waves)

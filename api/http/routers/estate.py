@@ -3,7 +3,6 @@ systems. Department users see only their own department's records; another depar
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -15,6 +14,13 @@ from api.http.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, require, sc
 from api.http.deps import SessionDep
 from api.http.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
 from inventory.models import BusinessSystem, Department, Room, Server
+from inventory.models.estate import (
+    BusinessSystemPublic,
+    CostPartPublic,
+    DepartmentPublic,
+    RoomPublic,
+    ServerPublic,
+)
 from inventory.settings import get_cost_defaults
 from inventory.users import Principal
 from inventory.views.queries import room_rows
@@ -23,67 +29,17 @@ router = APIRouter(prefix="/api/v1", tags=["estate 资产"])
 Reader = Annotated[Principal, Depends(require(ESTATE_READ))]
 
 
-class DepartmentOut(BaseModel):
-    id: int
-    code: str
-    name: str
-
-
-class CostPartOut(BaseModel):
-    cny: float
-    basis: str  # data | default
-    note: str
-
-
-class RoomOut(BaseModel):
-    id: int
-    code: str
-    name: str
-    department_code: str
-    status: str
-    racks: int | None
-    pue: float | None
-    servers: int
-    systems: int
-    annual_cost_cny: float | None  # None for roles that do not read costs
-    cost_parts: dict[str, CostPartOut] | None
-
-
-class ServerOut(BaseModel):
-    id: int
-    hostname: str
-    room_code: str
-    department_code: str | None
-    cpu_cores: int
-    memory_gb: float
-    storage_gb: float | None
-    os: str | None
-    purchase_date: dt.date | None
-    status: str
-
-
-class SystemOut(BaseModel):
-    id: int
-    code: str
-    name: str
-    department_code: str
-    classified: bool
-    mlps_level: int | None
-    status: str
-    zombie: bool
-
-
-@router.get("/departments", response_model=Page[DepartmentOut])
+@router.get("/departments", response_model=Page[DepartmentPublic])
 def list_departments(session: SessionDep, params: ListQueryDep, principal: Reader) -> Response:
     """Departments (a department user: its own)."""
     query = filtered(select(Department), Department, params)
     if (own := scope_department(principal)) is not None:
         query = query.where(col(Department.id) == own)
     return page(session, query, params, col(Department.code),
-                lambda rows: [DepartmentOut(id=d.id, code=d.code, name=d.name) for d in rows])
+                lambda rows: [DepartmentPublic.model_validate(d) for d in rows])
 
 
-@router.get("/rooms", response_model=Page[RoomOut])
+@router.get("/rooms", response_model=Page[RoomPublic])
 def list_rooms(session: SessionDep, params: ListQueryDep, principal: Reader,
                status: str | None = None) -> Response:
     """Machine rooms with server and system counts; annual cost parts for roles that read costs."""
@@ -95,8 +51,9 @@ def list_rooms(session: SessionDep, params: ListQueryDep, principal: Reader,
     return page(session, query, params, col(Room.code), lambda rooms: _rooms_out(session, list(rooms), principal))
 
 
-@router.get("/rooms/{room_id}", response_model=RoomOut)
-def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomOut:
+@router.get("/rooms/{room_id}", response_model=RoomPublic)
+def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomPublic:
+    """One machine room with its server and system counts; annual cost parts for roles that read costs."""
     room = session.get(Room, room_id)
     own = scope_department(principal)
     if room is None or (own is not None and room.department_id != own):
@@ -104,7 +61,7 @@ def get_room(room_id: Id, session: SessionDep, principal: Reader) -> RoomOut:
     return _rooms_out(session, [room], principal)[0]
 
 
-def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> list[RoomOut]:
+def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> list[RoomPublic]:
     """The rooms with counts and (for cost readers) costs; a page's figures are kept up to 15 s."""
     from api.http.routers.dashboard import FIGURES
 
@@ -115,7 +72,7 @@ def _rooms_out(session: SessionDep, rooms: list[Room], principal: Principal) -> 
     return list(FIGURES.get(key, lambda: _compute_rooms(session, rooms, costs)))
 
 
-def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[RoomOut]:
+def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[RoomPublic]:
     rows = {r.code: r for r in room_rows(session, get_cost_defaults(), [r.id for r in rooms if r.id is not None])}
     departments = {i: c for i, c in session.exec(select(Department.id, Department.code).where(
         col(Department.id).in_({r.department_id for r in rooms})))}
@@ -123,12 +80,12 @@ def _compute_rooms(session: SessionDep, rooms: list[Room], costs: bool) -> list[
     for room in rooms:
         row = rows[room.code]
         parts = {name: getattr(row.cost, name) for name in ("energy", "rent", "maintenance", "staff", "lines")}
-        out.append(RoomOut(
-            id=room.id or 0, code=room.code, name=room.name, department_code=departments.get(room.department_id, "?"),
-            status=room.status, racks=room.racks, pue=room.pue, servers=row.servers, systems=row.systems,
-            annual_cost_cny=round(sum(p.cny for p in parts.values()), 2) if costs else None,
-            cost_parts={k: CostPartOut(cny=round(p.cny, 2), basis=p.basis.value, note=p.note)
-                        for k, p in parts.items()} if costs else None))
+        out.append(RoomPublic.model_validate(room, update={
+            "department_code": departments.get(room.department_id, "?"), "servers": row.servers,
+            "systems": row.systems,
+            "annual_cost_cny": round(sum(p.cny for p in parts.values()), 2) if costs else None,
+            "cost_parts": {k: CostPartPublic(cny=round(p.cny, 2), basis=p.basis.value, note=p.note)
+                           for k, p in parts.items()} if costs else None}))
     return out
 
 
@@ -137,14 +94,12 @@ def _with_server_codes(query: AnySelect) -> AnySelect:
         .outerjoin(Department, col(Department.id) == Server.department_id)
 
 
-def _server_out(row: Any) -> ServerOut:
+def _server_out(row: Any) -> ServerPublic:
     s, room_code, department_code = row
-    return ServerOut(id=s.id or 0, hostname=s.hostname, room_code=room_code, department_code=department_code,
-                     cpu_cores=s.cpu_cores, memory_gb=s.memory_gb, storage_gb=s.storage_gb, os=s.os,
-                     purchase_date=s.purchase_date, status=s.status)
+    return ServerPublic.model_validate(s, update={"room_code": room_code, "department_code": department_code})
 
 
-@router.get("/servers", response_model=Page[ServerOut])
+@router.get("/servers", response_model=Page[ServerPublic])
 def list_servers(session: SessionDep, params: ListQueryDep, principal: Reader,
                  room: str | None = None) -> Response:
     """Physical and virtual servers; ``code`` filters by hostname, ``room`` by room code."""
@@ -157,8 +112,9 @@ def list_servers(session: SessionDep, params: ListQueryDep, principal: Reader,
                 _with_server_codes)
 
 
-@router.get("/servers/{server_id}", response_model=ServerOut)
-def get_server(server_id: Id, session: SessionDep, principal: Reader) -> ServerOut:
+@router.get("/servers/{server_id}", response_model=ServerPublic)
+def get_server(server_id: Id, session: SessionDep, principal: Reader) -> ServerPublic:
+    """One server with its room's and department's codes."""
     query = _with_server_codes(select(Server).where(col(Server.id) == server_id))
     if (own := scope_department(principal)) is not None:
         query = query.where(col(Server.department_id) == own)
@@ -171,14 +127,13 @@ def _with_system_codes(query: AnySelect) -> AnySelect:
     return query.add_columns(col(Department.code)).join(Department, col(Department.id) == BusinessSystem.department_id)
 
 
-def _system_out(row: Any) -> SystemOut:
+def _system_out(row: Any) -> BusinessSystemPublic:
     s, department_code = row
-    return SystemOut(id=s.id or 0, code=s.code, name=s.name, department_code=department_code,
-                     classified=s.classified, mlps_level=s.mlps_level, status=s.status,
-                     zombie=bool((s.zombie_evidence or {}).get("zombie")))
+    return BusinessSystemPublic.model_validate(s, update={"department_code": department_code,
+                                                          "zombie": bool((s.zombie_evidence or {}).get("zombie"))})
 
 
-@router.get("/systems", response_model=Page[SystemOut])
+@router.get("/systems", response_model=Page[BusinessSystemPublic])
 def list_systems(session: SessionDep, params: ListQueryDep, principal: Reader,
                  classified: bool | None = None) -> Response:
     """Business systems; ``classified`` filters 涉密 (true) or 非涉密 (false)."""
@@ -191,8 +146,9 @@ def list_systems(session: SessionDep, params: ListQueryDep, principal: Reader,
                 _with_system_codes)
 
 
-@router.get("/systems/{system_id}", response_model=SystemOut)
-def get_system(system_id: Id, session: SessionDep, principal: Reader) -> SystemOut:
+@router.get("/systems/{system_id}", response_model=BusinessSystemPublic)
+def get_system(system_id: Id, session: SessionDep, principal: Reader) -> BusinessSystemPublic:
+    """One business system with its department's code and the planner's zombie verdict."""
     query = _with_system_codes(select(BusinessSystem).where(col(BusinessSystem.id) == system_id))
     if (own := scope_department(principal)) is not None:
         query = query.where(col(BusinessSystem.department_id) == own)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.http.auth import COSTS_READ, require
 from api.http.deps import SessionDep
+from api.http.routers.common import from_object
 from inventory.users import Principal
 from migration_plans.finance import SavingsReport, savings_report
 from migration_plans.store import named_or_current
@@ -44,6 +45,8 @@ class FiscalYearOut(BaseModel):
 
 
 class RoomSavingOut(BaseModel):
+    """A room's part of the savings (``migration_plans.planning.savings.RoomSaving``)."""
+
     room: str
     name: str
     department: str
@@ -86,15 +89,10 @@ def get_savings(session: SessionDep, _: Finance, plan: PlanQuery = None,
     return SavingsOut(
         plan=report.plan, unit=model.unit, headline=model.headline(lang), total_net_wan=model.total_net_wan,
         steady_state_net_wan=model.steady_state.net_saving_wan,
-        years=[FiscalYearOut(**vars(y)) for y in model.years],
-        rooms=[RoomSavingOut(room=r.room, name=r.name, department=r.department, status=report.status.get(r.room, ""),
-                             parts={k: RoomCostPartOut(wan=v, basis=b) for k, (v, b) in r.parts.items()},
-                             annual_cost_wan=r.annual_cost_wan, closes_after_wave=r.closes_after_wave,
-                             closes_on=r.closes_on, stops_costing_from=r.stops_costing_from,
-                             lines_paid_until=r.lines_paid_until,
-                             lines_note=r.lines_note_zh if lang == "zh" else r.lines_note_en,
-                             cloud_cost_wan=r.cloud_cost_wan, servers_leaving=r.servers_leaving,
-                             blocked_by=r.blocked_by) for r in model.rooms],
+        years=[from_object(FiscalYearOut, y) for y in model.years],
+        rooms=[from_object(RoomSavingOut, r, status=report.status.get(r.room, ""),
+                           parts={k: RoomCostPartOut(wan=v, basis=b) for k, (v, b) in r.parts.items()},
+                           lines_note=r.lines_note_zh if lang == "zh" else r.lines_note_en) for r in model.rooms],
         assumptions=model.assumptions_zh if lang == "zh" else model.assumptions,
         warnings=model.warnings_zh if lang == "zh" else model.warnings)
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 
@@ -21,21 +20,13 @@ from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.errors import InvalidInputError
 from inventory.models import BusinessSystem, Dependency
+from inventory.models.estate import DependencyPublic
 from inventory.settings import get_settings
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["imports 调查表导入"])
 SUFFIXES = (".xlsx", ".csv")
 CHUNK = 1 << 20
-
-
-class DependencyOut(BaseModel):
-    id: int
-    system: str
-    depends_on: str
-    kind: str | None
-    tight: bool
-    source: str
 
 
 @router.post("/imports", responses={413: {"description": "the file is larger than the limit"},
@@ -76,7 +67,7 @@ async def upload_survey(request: Request, file: UploadFile,
     return JSONResponse(body, status_code=422 if errors and not skip_bad_rows else 200)
 
 
-@router.get("/dependencies", response_model=Page[DependencyOut])
+@router.get("/dependencies", response_model=Page[DependencyPublic])
 def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depends(require(ESTATE_READ))],
                       params: ListQueryDep,
                       system: Annotated[str | None, Query(max_length=64, description="a system's code")] = None,
@@ -98,5 +89,4 @@ def list_dependencies(session: SessionDep, principal: Annotated[Principal, Depen
     if (own := scope_department(principal)) is not None:
         query = query.where(or_(col(user.department_id) == own, col(used.department_id) == own))
     return page(session, query, params, col(Dependency.id), lambda rows: [
-        DependencyOut(id=d.id or 0, system=a, depends_on=b, kind=d.kind, tight=d.tight, source=d.source)
-        for d, a, b in rows])
+        DependencyPublic.model_validate(d, update={"system": a, "depends_on": b}) for d, a, b in rows])

@@ -4,7 +4,6 @@ also as a server-sent event stream for live progress."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
@@ -13,7 +12,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -23,70 +21,22 @@ from api.http.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filt
 from inventory.db import get_engine
 from inventory.errors import NotFoundError
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
-from inventory.models.runs import RunStatus
+from inventory.models.plans import PlanItemPublic, PlanPublic
+from inventory.models.runs import MigrationRunPublic, RunEventPublic, RunStatus
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["plans 迁移计划"])
 Reader = Annotated[Principal, Depends(require(PLANS_READ))]
 
 
-class PlanSummary(BaseModel):
-    id: int
-    name: str
-    version: int
-    status: str
-    created_at: dt.datetime
-    created_by: str
-    start: dt.date
-    waves: int
-    objective_cny: float
-    upper_bound_cny: float
-
-
-class PlanItemOut(BaseModel):
-    id: int
-    system: str
-    wave: int | None
-    strategy: str
-    status: str
-    target: dict[str, Any] | None
-    reason_zh: str
-    reason_en: str
-
-
-class RunOut(BaseModel):
-    id: int
-    plan: str
-    wave: int
-    status: str
-    dry_run: bool
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    started_by: str
-    items: dict[str, int]  # state → count
-
-
-class RunEventOut(BaseModel):
-    id: int
-    item_id: int
-    system: str
-    at: dt.datetime
-    step: str
-    phase: str
-    status: str
-    payload: dict[str, Any] | None
-
-
-def _summaries(session: Session, plans: Sequence[Plan]) -> list[PlanSummary]:
+def _summaries(session: Session, plans: Sequence[Plan]) -> list[PlanPublic]:
     ids = [p.id for p in plans]
     waves = {i: n for i, n in session.execute(select(PlanWave.plan_id, sa.func.count())
                                               .where(col(PlanWave.plan_id).in_(ids)).group_by(col(PlanWave.plan_id)))}
-    return [PlanSummary(id=p.id or 0, name=p.name, version=p.version, status=p.status, created_at=p.created_at,
-                        created_by=p.created_by, start=p.start, waves=waves.get(p.id or 0, 0),
-                        objective_cny=p.objective_cny, upper_bound_cny=p.upper_bound_cny) for p in plans]
+    return [PlanPublic.model_validate(p, update={"waves": waves.get(p.id or 0, 0)}) for p in plans]
 
 
-@router.get("/plans", response_model=Page[PlanSummary])
+@router.get("/plans", response_model=Page[PlanPublic])
 def list_plans(session: SessionDep, _: Reader, params: ListQueryDep) -> Response:
     """Plans and their versions, newest first; ``code`` is a plan's name, ``q`` finds text in the name or
     who made it."""
@@ -105,7 +55,7 @@ def get_plan(plan_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
     return plan.document
 
 
-@router.get("/plans/{plan_id}/items", response_model=Page[PlanItemOut])
+@router.get("/plans/{plan_id}/items", response_model=Page[PlanItemPublic])
 def list_plan_items(plan_id: Id, session: SessionDep, _: Reader, params: ListQueryDep,
                     wave: Annotated[int | None, Query(ge=1, le=10_000)] = None,
                     status: str | None = None) -> Response:
@@ -124,11 +74,10 @@ def list_plan_items(plan_id: Id, session: SessionDep, _: Reader, params: ListQue
     if wave is not None:
         query = query.where(col(PlanItem.wave_id).in_([i for i, index in waves.items() if index == wave]))
     return page(session, query, params, col(BusinessSystem.code), lambda rows: [
-        PlanItemOut(id=i.id or 0, system=c, wave=waves.get(i.wave_id), strategy=i.strategy, status=i.status,
-                    target=i.target, reason_zh=i.reason_zh, reason_en=i.reason_en) for i, c in rows])
+        PlanItemPublic.model_validate(i, update={"system": c, "wave": waves.get(i.wave_id)}) for i, c in rows])
 
 
-def _runs_out(session: Session, runs: Sequence[MigrationRun]) -> list[RunOut]:
+def _runs_out(session: Session, runs: Sequence[MigrationRun]) -> list[MigrationRunPublic]:
     ids = [r.id for r in runs]
     plans = {i: f"{name}@{version}" for i, name, version in session.execute(
         select(Plan.id, Plan.name, Plan.version).where(col(Plan.id).in_({r.plan_id for r in runs})))}
@@ -137,12 +86,11 @@ def _runs_out(session: Session, runs: Sequence[MigrationRun]) -> list[RunOut]:
                                             .where(col(RunItem.run_id).in_(ids))
                                             .group_by(col(RunItem.run_id), col(RunItem.state))):
         states.setdefault(run_id, {})[state] = n
-    return [RunOut(id=r.id or 0, plan=plans.get(r.plan_id, "?"), wave=r.wave_index, status=r.status,
-                   dry_run=r.dry_run, started_at=r.started_at, finished_at=r.finished_at, started_by=r.started_by,
-                   items=states.get(r.id or 0, {})) for r in runs]
+    return [MigrationRunPublic.model_validate(r, update={"plan": plans.get(r.plan_id, "?"), "wave": r.wave_index,
+                                                         "items": states.get(r.id or 0, {})}) for r in runs]
 
 
-@router.get("/runs", response_model=Page[RunOut])
+@router.get("/runs", response_model=Page[MigrationRunPublic])
 def list_runs(session: SessionDep, _: Reader, params: ListQueryDep,
               status: str | None = None) -> Response:
     """Migration runs, newest first, with their items' states; ``code`` is a plan's name, ``q`` finds text
@@ -155,26 +103,26 @@ def list_runs(session: SessionDep, _: Reader, params: ListQueryDep,
     return page(session, query, params, col(MigrationRun.id).desc(), lambda runs: _runs_out(session, runs))
 
 
-@router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: Id, session: SessionDep, _: Reader) -> RunOut:
+@router.get("/runs/{run_id}", response_model=MigrationRunPublic)
+def get_run(run_id: Id, session: SessionDep, _: Reader) -> MigrationRunPublic:
+    """One migration run with its items' states."""
     run = session.get(MigrationRun, run_id)
     if run is None:
         raise not_found("run", run_id)
     return _runs_out(session, [run])[0]
 
 
-def _events_after(session: Session, run_id: int, after: int, limit: int) -> list[RunEventOut]:
+def _events_after(session: Session, run_id: int, after: int, limit: int) -> list[RunEventPublic]:
     rows = session.exec(select(RunEvent, BusinessSystem.code).join(RunItem, col(RunItem.id) == RunEvent.item_id)
                         .join(BusinessSystem, col(BusinessSystem.id) == RunItem.system_id)
                         .where(RunEvent.run_id == run_id, col(RunEvent.id) > after)
                         .order_by(col(RunEvent.id)).limit(limit)).all()
-    return [RunEventOut(id=e.id or 0, item_id=e.item_id, system=code, at=e.at, step=e.step, phase=e.phase,
-                        status=e.status, payload=e.payload) for e, code in rows]
+    return [RunEventPublic.model_validate(e, update={"system": code}) for e, code in rows]
 
 
-@router.get("/runs/{run_id}/events", response_model=list[RunEventOut])
+@router.get("/runs/{run_id}/events", response_model=list[RunEventPublic])
 def list_run_events(run_id: Id, session: SessionDep, _: Reader, after: Offset = 0,
-                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RunEventOut]:
+                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RunEventPublic]:
     """The run's events in order; ``after`` an event id for the next page."""
     if session.get(MigrationRun, run_id) is None:
         raise not_found("run", run_id)
@@ -187,7 +135,7 @@ def _run_status(run_id: int) -> str | None:
         return None if run is None else run.status
 
 
-def _next_events(run_id: int, after: int) -> tuple[list[RunEventOut], str | None]:
+def _next_events(run_id: int, after: int) -> tuple[list[RunEventPublic], str | None]:
     """The run's next events after ``after`` and its status (read after them, so none is missed)."""
     with Session(get_engine()) as session:
         batch = _events_after(session, run_id, after, 500)

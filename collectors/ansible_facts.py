@@ -7,15 +7,14 @@ The playbook (``collectors/ansible/gather.yml``) runs ``setup`` and lists listen
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drivers.ansible import run_playbook
+from drivers.errors import DriverError
 from inventory.errors import ExternalError
 from inventory.records.agent import Listening
 from inventory.records.hosts import HostFacts, HostFailure
@@ -95,18 +94,8 @@ def parse_listening(ss_output: str) -> list[Listening]:
     return [Listening(port=port, process=process) for port, process in sorted(ports.items())]
 
 
-def _search_path() -> str:
-    """PATH with this interpreter's bin first: Shangyun's venv need not be activated to find ansible-playbook."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    if not shutil.which("ansible-playbook", path=path):
-        raise AnsibleError("ansible-playbook not found; install ansible-core")
-    return path
-
-
 def gather(inventory: Path, limit: str | None = None, forks: int = 5, timeout: int = 30) -> AnsibleRun:
     """Run the fact-gathering playbook over ``inventory``; every host ends up in facts or failures."""
-    import ansible_runner
-
     if not inventory.exists():
         raise AnsibleError(f"{inventory}: no such inventory")
     run = AnsibleRun()
@@ -115,12 +104,12 @@ def gather(inventory: Path, limit: str | None = None, forks: int = 5, timeout: i
     failed: dict[str, str] = {}
     hostvars: dict[str, dict[str, Any]] = {}
 
-    def on_event(event: dict[str, Any]) -> bool:
+    def on_event(event: dict[str, Any]) -> None:
         data = event.get("event_data") or {}
         host, result = data.get("host"), data.get("res") or {}
         kind = event.get("event")
         if not host:
-            return True
+            return
         if kind == "runner_on_ok" and "ansible_facts" in result and data.get("task_action") in {
                 "gather_facts", "ansible.builtin.gather_facts", "setup", "ansible.builtin.setup"}:
             found[host] = result["ansible_facts"]
@@ -131,17 +120,15 @@ def gather(inventory: Path, limit: str | None = None, forks: int = 5, timeout: i
         elif kind in {"runner_on_unreachable", "runner_on_failed"} and data.get("task") == "Gathering Facts":
             failed.setdefault(host, ("unreachable: " if kind == "runner_on_unreachable" else "failed: ")
                               + str(result.get("msg") or "no message").strip())
-        return True
 
     with tempfile.TemporaryDirectory(prefix="shangyun-ansible-") as private:
-        result = ansible_runner.run(
-            private_data_dir=private, playbook=str(PLAYBOOK), inventory=str(inventory.resolve()), limit=limit,
-            forks=forks, quiet=True, event_handler=on_event,
-            envvars={"PATH": _search_path(), "ANSIBLE_TIMEOUT": str(timeout), "ANSIBLE_RETRY_FILES_ENABLED": "False"},
-        )
+        try:
+            result = run_playbook(PLAYBOOK, inventory, limit=limit, forks=forks, artifacts_root=Path(private),
+                                  timeout=None, env={"ANSIBLE_TIMEOUT": str(timeout)}, on_raw_event=on_event)
+        except DriverError as exc:
+            raise AnsibleError(str(exc)) from None
         if result.status not in {"successful", "failed"} or (not found and not failed):
-            tail = (result.stdout.read()[-600:] if result.stdout else "").strip()
-            raise AnsibleError(f"ansible-playbook did not run ({result.status}, rc {result.rc}): {tail}")
+            raise AnsibleError(f"ansible-playbook did not run ({result.status}, rc {result.rc}): {result.stdout_tail}")
     for host, facts in sorted(found.items()):
         record = facts_from_setup(host, facts, hostvars.get(host, {}))
         run.facts.append(HostFacts(**{**record.__dict__, "listening": ports.get(host, [])}))

@@ -41,6 +41,7 @@ class PlaybookResult:
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
     artifacts: str = ""
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # host → facts its set_fact tasks set
+    stdout_tail: str = ""  # the end of Ansible's output, for a run that did not get going
 
     @property
     def succeeded(self) -> bool:
@@ -95,19 +96,26 @@ def stop_leftovers(artifacts_root: Path, grace: float = 5.0) -> int:
     return len(found)
 
 
-def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapping[str, Any] | None = None,
-                 limit: str | None = None, artifacts_root: Path, timeout: int = 600, forks: int = 5,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> PlaybookResult:
-    """Run ``playbooks/<playbook>.yml`` against ``inventory`` (Ansible's ``--list`` JSON shape).
+def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
+                 extravars: Mapping[str, Any] | None = None, limit: str | None = None, artifacts_root: Path,
+                 timeout: int | None = 600, forks: int = 5, env: Mapping[str, str] | None = None,
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 on_raw_event: Callable[[dict[str, Any]], None] | None = None) -> PlaybookResult:
+    """Run ``playbooks/<playbook>.yml`` (or the playbook file ``playbook``) against ``inventory``: Ansible's
+    ``--list`` JSON shape, or an inventory file. This is the one place Shangyun calls ansible-runner.
 
     ``artifacts_root`` keeps ansible-runner's private data dir (events, stdout) per run for later
-    reading; its path is in the result.
+    reading; its path is in the result. ``env`` adds Ansible settings (``ANSIBLE_TIMEOUT``, say);
+    ``on_raw_event`` sees every ansible-runner event whole, for callers that read results (facts).
     """
     import ansible_runner
 
-    path = PLAYBOOKS / f"{playbook}.yml"
+    path = playbook if isinstance(playbook, Path) else PLAYBOOKS / f"{playbook}.yml"
+    name = path.stem
     if not path.exists():
-        raise DriverError(f"no playbook {playbook!r} in {PLAYBOOKS}")
+        raise DriverError(f"no playbook {name!r} in {path.parent}")
+    if isinstance(inventory, Path) and not inventory.exists():
+        raise DriverError(f"{inventory}: no such inventory")
     hosts: dict[str, dict[str, Any]] = {}
     reports: dict[str, dict[str, Any]] = {}
 
@@ -127,17 +135,21 @@ def run_playbook(playbook: str, inventory: Mapping[str, Any], *, extravars: Mapp
                 counts["message"] = counts["message"] or _message(result)
         if on_event is not None:
             on_event({"event": kind, "host": host, "task": data.get("task")})
+        if on_raw_event is not None:
+            on_raw_event(event)
         return True
 
     artifacts_root.mkdir(parents=True, exist_ok=True)
     try:
         runner = ansible_runner.run(
-            private_data_dir=str(artifacts_root), playbook=str(path), inventory=dict(inventory),
+            private_data_dir=str(artifacts_root), playbook=str(path),
+            inventory=str(inventory.resolve()) if isinstance(inventory, Path) else dict(inventory),
             extravars=dict(extravars or {}), limit=limit, forks=forks, quiet=True, timeout=timeout,
             event_handler=handle, envvars={"PATH": _search_path(), "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                                           "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles")})
+                                           "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles"), **(env or {})})
     except (OSError, ValueError) as exc:  # ansible-runner's ConfigurationError derives from Exception
-        raise DriverError(f"{playbook}: ansible-runner could not start ({type(exc).__name__})") from None
+        raise DriverError(f"{name}: ansible-runner could not start ({type(exc).__name__})") from None
     outcomes = {h: HostOutcome(**v) for h, v in hosts.items()}
-    return PlaybookResult(playbook, str(runner.status), int(runner.rc if runner.rc is not None else -1), outcomes,
-                          str(Path(runner.config.artifact_dir)), reports)
+    tail = (runner.stdout.read()[-600:] if runner.stdout else "").strip()
+    return PlaybookResult(name, str(runner.status), int(runner.rc if runner.rc is not None else -1), outcomes,
+                          str(Path(runner.config.artifact_dir)), reports, tail)

@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlmodel import Session, col, select
 
-from inventory.capacity import allocatable, overcommit, physical
+from inventory.capacity import allocatable, allocatable_vcpus, overcommit, physical
 from inventory.errors import NotFoundError
 from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave, PlatformDaily
 from inventory.models.plans import ItemStatus
@@ -67,7 +67,8 @@ def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, ho
             vcpus = float(host_vcpus)
         else:
             vcpus, cpu_ratio, memory = DEFAULT_HOST["vcpus"], ratio, DEFAULT_HOST["memory_gb"]
-        size = {"vcpus": vcpus * cpu_ratio, "memory_gb": memory, "vcpus_used": vcpus, "memory_gb_used": memory}
+        size = {"vcpus": allocatable_vcpus(vcpus, cpu_ratio), "memory_gb": memory, "vcpus_used": vcpus,
+                "memory_gb_used": memory}
         out.append(forecast(platform.name, capacity, allocated, days, planned.get(platform.name, []), size, today,
                             horizon_days))
     return out

@@ -1,6 +1,6 @@
 """Rebalance proposals: store a rebalancer result, let an operator approve or reject it, and apply it.
 
-Applying goes move by move through a ``MoveDriver`` (the OpenStack driver: live migration, volume
+Applying goes move by move through a ``MoveOps`` (the OpenStack driver: live migration, volume
 migration). Before each move the cloud is asked where the instance or volume is now: already at the
 target counts as done (a re-run after a crash), anywhere but the move's source makes the proposal
 ``stale`` and stops it. The first failed move stops the proposal as ``failed``; the moves before it
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
 from drivers.errors import DriverError
+from drivers.protocols import MoveOps
 from inventory.audit import Actor, record
 from inventory.errors import ConflictError, NotFoundError
 from inventory.models import (
@@ -33,13 +33,6 @@ from inventory.models import (
 from inventory.models.enums import EventStatus, RebalanceGoal
 from inventory.models.rebalancing import ProposalEventKind
 from scheduler.rebalance import Result
-
-
-class MoveDriver(Protocol):
-    def server_host(self, server_id: str) -> str: ...
-    def volume_pool(self, volume_id: str) -> str: ...
-    def live_migrate(self, server_id: str, host: str | None = None) -> Any: ...
-    def migrate_volume(self, volume_id: str, pool: str) -> Any: ...
 
 
 class ProposalError(ConflictError):
@@ -132,7 +125,7 @@ def approve(session: Session, proposal_id: int, actor: Actor) -> RebalancePropos
     return proposal
 
 
-def apply(session: Session, proposal_id: int, driver: MoveDriver,
+def apply(session: Session, proposal_id: int, driver: MoveOps,
           progress: Callable[[int, dict[str, str], str], None] | None = None) -> RebalanceProposal:
     """Carry out an approved proposal from its first move not done; commits after every move."""
     proposal = get_proposal(session, proposal_id)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inventory.capacity import allocatable_vcpus
 from inventory.errors import InvalidInputError
 from inventory.models.enums import HostState
 
@@ -149,7 +150,7 @@ def parse_snapshot(data: Mapping[str, Any]) -> Cluster:
     cluster = Cluster(
         host_names=[h.name for h in hosts],
         host_vcpus=np.array([h.vcpus for h in hosts], dtype=np.float64),
-        cap_cpu=np.array([h.vcpus * h.cpu_ratio for h in hosts], dtype=np.float64),
+        cap_cpu=np.array([allocatable_vcpus(h.vcpus, h.cpu_ratio) for h in hosts], dtype=np.float64),
         cap_ram=np.array([h.memory_mb * h.ram_ratio for h in hosts], dtype=np.float64),
         cap_disk=np.array([h.disk_gb for h in hosts], dtype=np.float64),
         host_up=np.array([h.state == HostState.UP for h in hosts], dtype=np.bool_),

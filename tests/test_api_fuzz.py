@@ -32,10 +32,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_estate: Path) -> Itera
 
 
 def test_no_generated_request_gets_a_server_error(server: tuple[str, Seeded], tmp_path: Path) -> None:
+    """One schemathesis worker: with two threads, Hypothesis parses lambdas' source concurrently and
+    CPython 3.11.7 can fail with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905, fixed in later releases), which fails the run without any server error."""
     base, seeded = server
     result = subprocess.run(
         [str(ST), "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
-         "--seed", "20261122", "--workers", "2", "--header", f"Authorization: Bearer {seeded.tokens['admin']}"],
+         "--seed", "20261122", "--workers", "1", "--header", f"Authorization: Bearer {seeded.tokens['admin']}"],
         capture_output=True, text=True, timeout=900, check=False, env=os.environ | {"NO_COLOR": "1"},
         cwd=tmp_path)  # its cache of crashes goes there, not into the checkout
     summary = result.stdout[-4000:]

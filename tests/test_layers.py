@@ -49,3 +49,10 @@ def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from migration_plans.store import resolve\n    return resolve\n")
     assert _imports(module) == {"migration_plans"}
+
+
+def test_ansible_runner_is_wrapped_once() -> None:
+    """Issue #14 named two ansible-runner wrappers; fact gathering now runs through the driver's."""
+    users = {str(path.relative_to(ROOT)) for package in ALLOWED for path in (ROOT / package).rglob("*.py")
+             if "ansible_runner" in _imports(path)}
+    assert users == {"drivers/ansible.py"}

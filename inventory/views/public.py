@@ -25,23 +25,11 @@ from inventory.models import (
     SystemServer,
     UtilizationSample,
 )
-from inventory.records.sheets import SheetKind
+from inventory.records.sheets import SHEETS, SheetKind
 
+# The survey view of each sheet is its columns, in the sheet's order: one spec, read by import and export.
 FIELDS: dict[SheetKind, tuple[str, ...]] = {
-    SheetKind.DEPARTMENTS: ("code", "name", "parent"),
-    SheetKind.ROOMS: ("code", "name", "department", "address", "area_m2", "racks", "it_load_kw", "pue", "built_year",
-                      "rent_cny", "maintenance_cny", "staff_cny", "lines_cny", "tariff_cny_kwh", "lines_contract_end"),
-    SheetKind.SERVERS: ("hostname", "room", "department", "model", "cpu_cores", "memory_gb", "storage_gb", "os",
-                        "purchase_date", "power_w", "ip", "hypervisor"),
-    SheetKind.SYSTEMS: ("code", "name", "department", "classified", "mlps_level", "network", "status", "daily_users",
-                        "servers", "downtime_window", "containerized", "special_hardware", "funding", "approved_by",
-                        "approved_at", "sharing"),
-    SheetKind.DEPENDENCIES: ("system", "depends_on", "kind", "tight"),
-    SheetKind.PLATFORMS: ("name", "kind", "mlps_level", "vcpus", "memory_gb", "storage_gb", "allocated_vcpus",
-                          "allocated_memory_gb", "allocated_storage_gb", "cpu_ratio", "vcpu_monthly_cny",
-                          "memory_gb_monthly_cny", "storage_gb_monthly_cny"),
-    SheetKind.FLAVORS: ("platform", "name", "vcpus", "memory_gb", "disk_gb", "monthly_cny"),
-}
+    sheet.kind: tuple(column.field for column in sheet.columns) for sheet in SHEETS if sheet.kind != SheetKind.SAMPLES}
 
 Keyed = dict[Hashable, tuple[int, dict[str, Any]]]
 

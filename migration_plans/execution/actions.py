@@ -14,12 +14,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session
 
 from drivers.ansible import masked, run_playbook
 from drivers.errors import DriverError
+from drivers.protocols import CloudOps, ClusterOps
 from inventory.models.enums import PlatformKind, Strategy
 from migration_plans.execution.site import Site
 from migration_plans.planning.document import instances_of, target_from_json
@@ -111,12 +112,12 @@ class StepContext:
     session: Session | None = None
     calls: list[DriverCall] = field(default_factory=list)
     on_progress: Callable[[str], None] | None = None
-    _openstack: Any = None
-    _openstack_project: Any = None
-    _kubernetes: Any = None
+    _openstack: CloudOps | None = None
+    _openstack_project: CloudOps | None = None
+    _kubernetes: ClusterOps | None = None
 
     # ---- drivers -------------------------------------------------------------------------------
-    def openstack(self) -> Any:
+    def openstack(self) -> CloudOps:
         """The driver for the item's target platform (a recorder in dry runs or when the site names no cloud)."""
         if self._openstack is None:
             platform = str(self.target.get("platform_name", ""))
@@ -125,17 +126,17 @@ class StepContext:
             if recorded or cloud is None:
                 if not recorded:
                     raise DriverError(f"the site profile names no clouds.yaml cloud for platform {platform!r}")
-                self._openstack = DryDriver("openstack", self.calls)
+                self._openstack = cast(CloudOps, DryDriver("openstack", self.calls))
             else:
                 from drivers.openstack import OpenStackDriver
 
                 self._openstack = OpenStackDriver.connect(cloud, timeout=self.site.step_timeout)
         return self._openstack
 
-    def kubernetes(self) -> Any:
+    def kubernetes(self) -> ClusterOps:
         if self._kubernetes is None:
             if self.dry_run:
-                self._kubernetes = DryDriver("kubernetes", self.calls)
+                self._kubernetes = cast(ClusterOps, DryDriver("kubernetes", self.calls))
             elif self.site.kubernetes is None:
                 raise DriverError("the site profile has no kubernetes section")
             else:
@@ -234,10 +235,37 @@ class StepContext:
         return {f"{playbook}_artifacts": result.artifacts}
 
 
-Action = Callable[[StepContext], dict[str, Any]]
+@dataclass(frozen=True)
+class Action:
+    """What a runbook step does (or undoes): ``name`` (``driver:verb``, written to the event log) and the
+    function. Every action is registered in ``ACTIONS`` under its name when it is defined."""
+
+    name: str
+    run: Callable[[StepContext], dict[str, Any]]
+
+    def __call__(self, ctx: StepContext) -> dict[str, Any]:
+        return self.run(ctx)
+
+    @property
+    def driver(self) -> str:
+        """The driver the action works through: ansible, openstack, kubernetes, verify, inventory or gate."""
+        return self.name.split(":", 1)[0]
 
 
-def _openstack_in_project(ctx: StepContext) -> Any:
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str) -> Callable[[Callable[[StepContext], dict[str, Any]]], Action]:
+    """Register the decorated function as the action ``name``."""
+    def register(run: Callable[[StepContext], dict[str, Any]]) -> Action:
+        if name in ACTIONS:
+            raise ValueError(f"action {name!r} defined twice")
+        ACTIONS[name] = Action(name, run)
+        return ACTIONS[name]
+    return register
+
+
+def _openstack_in_project(ctx: StepContext) -> CloudOps:
     """The driver scoped to the department's project (made by the prepare_project step)."""
     if ctx._openstack_project is None:
         driver = ctx.openstack()
@@ -246,6 +274,7 @@ def _openstack_in_project(ctx: StepContext) -> Any:
     return ctx._openstack_project
 
 
+@action("openstack:project")
 def project(ctx: StepContext) -> dict[str, Any]:
     """The department's project, with quotas for every instance of the department's rehost items in this run."""
     quotas = {"cores": 0, "ram_mb": 0, "instances": 0, "gigabytes": 0, "volumes": 0, "snapshots": 0}
@@ -265,6 +294,7 @@ def project(ctx: StepContext) -> dict[str, Any]:
     return {"project": ctx.project_name, "project_changed": changed}
 
 
+@action("openstack:flavor")
 def flavor(ctx: StepContext) -> dict[str, Any]:
     """Every flavor the item's instances use."""
     shapes = {(i.flavor, i.vcpus, i.memory_gb) for i in ctx.instances}
@@ -273,6 +303,7 @@ def flavor(ctx: StepContext) -> dict[str, Any]:
     return {"flavors": sorted(name for name, _, _ in shapes)}
 
 
+@action("openstack:image")
 def image(ctx: StepContext) -> dict[str, Any]:
     """Stand-in for exporting the source disk: a raw image of ``image_mb`` named after the system."""
     size = (ctx.site.openstack.image_mb if ctx.site.openstack else 1) << 20
@@ -289,7 +320,7 @@ def _volume_gb(ctx: StepContext, target: dict[str, Any], instances: int = 1) -> 
     return min(size, cap) if cap else size
 
 
-def _each(ctx: StepContext, make: Callable[[Any, PlannedInstance], dict[str, Any]]) -> dict[str, Any]:
+def _each(ctx: StepContext, make: Callable[[CloudOps, PlannedInstance], dict[str, Any]]) -> dict[str, Any]:
     """Run ``make`` for every planned instance; merge what it returns into ``resources["instances"]``."""
     driver = _openstack_in_project(ctx)
     instances: dict[str, Any] = dict(ctx.resources.get("instances") or {})
@@ -299,19 +330,21 @@ def _each(ctx: StepContext, make: Callable[[Any, PlannedInstance], dict[str, Any
     return {"instances": instances}
 
 
+@action("openstack:volume")
 def volume(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         found, _ = driver.ensure_volume(name=f"{planned.name}-data", size_gb=planned.volume_gb)
         return {"volume_id": found.id}
 
     return _each(ctx, make)
 
 
+@action("openstack:server")
 def server(ctx: StepContext) -> dict[str, Any]:
     networks = ctx.site.openstack.networks if ctx.site.openstack else "none"
     boot_volume = ctx.site.openstack.boot_volume_gb if ctx.site.openstack else None
 
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         found, _ = driver.ensure_server(name=planned.name, flavor=planned.flavor, image=f"{ctx.resource_name}-disk",
                                         networks=networks, boot_volume_gb=boot_volume)
         addresses = [a.get("addr") for net in (getattr(found, "addresses", None) or {}).values() for a in net]
@@ -320,8 +353,9 @@ def server(ctx: StepContext) -> dict[str, Any]:
     return _each(ctx, make)
 
 
+@action("openstack:attach")
 def attach(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         made = ctx.made(planned.name)
         driver.ensure_attached(server_id=made["server_id"], volume_id=made["volume_id"])
         return {}
@@ -329,9 +363,10 @@ def attach(ctx: StepContext) -> dict[str, Any]:
     return _each(ctx, make)
 
 
+@action("openstack:snapshot")
 def snapshot(ctx: StepContext) -> dict[str, Any]:
     """A snapshot of each data volume before cutover: the way back to the synced data."""
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         found, _ = driver.ensure_volume_snapshot(volume_id=ctx.made(planned.name)["volume_id"],
                                                  name=f"{planned.name}-pre-cutover")
         return {"snapshot_id": found.id}
@@ -339,29 +374,33 @@ def snapshot(ctx: StepContext) -> dict[str, Any]:
     return _each(ctx, make)
 
 
+@action("openstack:delete_image")
 def delete_image(ctx: StepContext) -> dict[str, Any]:
     _openstack_in_project(ctx).delete_image(f"{ctx.resource_name}-disk")
     return {"image": None}
 
 
+@action("openstack:delete_volume")
 def delete_volume(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         driver.delete_volume(f"{planned.name}-data")
         return {"volume_id": None}
 
     return _each(ctx, make)
 
 
+@action("openstack:delete_server")
 def delete_server(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         driver.delete_server(planned.name)
         return {"server_id": None, "target_ip": None}
 
     return _each(ctx, make)
 
 
+@action("openstack:detach")
 def detach(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         made = ctx.made(planned.name)
         if made.get("server_id") and made.get("volume_id"):
             driver.detach(made["server_id"], made["volume_id"])
@@ -370,8 +409,9 @@ def detach(ctx: StepContext) -> dict[str, Any]:
     return _each(ctx, make)
 
 
+@action("openstack:delete_snapshot")
 def delete_snapshot(ctx: StepContext) -> dict[str, Any]:
-    def make(driver: Any, planned: PlannedInstance) -> dict[str, Any]:
+    def make(driver: CloudOps, planned: PlannedInstance) -> dict[str, Any]:
         driver.delete_volume_snapshot(f"{planned.name}-pre-cutover")
         return {"snapshot_id": None}
 
@@ -384,6 +424,7 @@ def _replicas(target: dict[str, Any]) -> tuple[int, float, float]:
     return group.count, group.vcpus, group.memory_gb
 
 
+@action("kubernetes:namespace")
 def k8s_namespace(ctx: StepContext) -> dict[str, Any]:
     """The department's namespace, its ResourceQuota raised to cover every replica of the department's
     replatform items in this run, plus one surge replica each for rolling updates."""
@@ -399,6 +440,7 @@ def k8s_namespace(ctx: StepContext) -> dict[str, Any]:
     return {"namespace": ctx.project_name}
 
 
+@action("kubernetes:deploy")
 def k8s_deploy(ctx: StepContext) -> dict[str, Any]:
     kube = ctx.site.kubernetes
     replicas, cpu, memory = _replicas(ctx.target)
@@ -408,11 +450,13 @@ def k8s_deploy(ctx: StepContext) -> dict[str, Any]:
     return {"workload": ctx.resource_name, "replicas": replicas}
 
 
+@action("kubernetes:ready")
 def k8s_ready(ctx: StepContext) -> dict[str, Any]:
     ctx.kubernetes().wait_ready(ctx.project_name, ctx.resource_name)
     return {}
 
 
+@action("kubernetes:delete")
 def k8s_delete(ctx: StepContext) -> dict[str, Any]:
     ctx.kubernetes().delete_workload(ctx.project_name, ctx.resource_name)
     return {"workload": None}
@@ -426,14 +470,17 @@ def _archive(ctx: StepContext, playbook: str) -> dict[str, Any]:
     return results | {"archive": str(archive)}
 
 
+@action("ansible:archive")
 def archive(ctx: StepContext) -> dict[str, Any]:
     return _archive(ctx, "sync")
 
 
+@action("ansible:verify_archive")
 def verify_archive(ctx: StepContext) -> dict[str, Any]:
     return _archive(ctx, "verify")
 
 
+@action("verify:target")
 def verify_target(ctx: StepContext) -> dict[str, Any]:
     """功能验证 against the migrated target (``migration_plans.execution.verification``)."""
     from migration_plans.execution.verification import verify
@@ -441,6 +488,7 @@ def verify_target(ctx: StepContext) -> dict[str, Any]:
     return _archived(ctx, verify(ctx))
 
 
+@action("ansible:verify_in_place")
 def verify_in_place(ctx: StepContext) -> dict[str, Any]:
     """功能验证 of relocated hardware where it now stands."""
     from migration_plans.execution.verification import verify
@@ -460,19 +508,21 @@ def _archived(ctx: StepContext, made: dict[str, Any]) -> dict[str, Any]:
 
 
 def playbook(name: str) -> Action:
+    """The action that runs ``playbooks/<name>.yml`` over the item's source servers."""
     def run(ctx: StepContext) -> dict[str, Any]:
         return ctx.ansible(name)
 
-    run.__name__ = f"ansible_{name}"
-    return run
+    return action(f"ansible:{name}")(run)
 
 
+@action("gate")
 def gate(ctx: StepContext) -> dict[str, Any]:
     """Passed only with an approval; the executor checks it before calling."""
     return {}
 
 
 def inventory_update(outcome: str) -> Action:
+    """The action that records the item's ``outcome`` in the inventory (and decommissions emptied rooms)."""
     def record(ctx: StepContext) -> dict[str, Any]:
         from migration_plans.execution.completion import complete_item
 
@@ -482,38 +532,14 @@ def inventory_update(outcome: str) -> Action:
             return {}
         return complete_item(ctx.session, ctx, outcome, dt.datetime.now(dt.UTC))
 
-    return record
+    return action(f"inventory:{outcome}")(record)
 
 
-ACTIONS: dict[str, Action] = {
-    "ansible:preflight": playbook("preflight"),
-    "ansible:sync": playbook("sync"),
-    "ansible:cutover": playbook("cutover"),
-    "ansible:rollback": playbook("rollback"),
-    "ansible:verify": playbook("verify"),
-    "verify:target": verify_target,
-    "ansible:decommission": playbook("decommission"),
-    "ansible:archive": archive,
-    "ansible:verify_archive": verify_archive,
-    "ansible:verify_in_place": verify_in_place,
-    "openstack:project": project,
-    "openstack:flavor": flavor,
-    "openstack:image": image,
-    "openstack:delete_image": delete_image,
-    "openstack:volume": volume,
-    "openstack:delete_volume": delete_volume,
-    "openstack:server": server,
-    "openstack:delete_server": delete_server,
-    "openstack:attach": attach,
-    "openstack:detach": detach,
-    "openstack:snapshot": snapshot,
-    "openstack:delete_snapshot": delete_snapshot,
-    "kubernetes:namespace": k8s_namespace,
-    "kubernetes:deploy": k8s_deploy,
-    "kubernetes:ready": k8s_ready,
-    "kubernetes:delete": k8s_delete,
-    "gate": gate,
-    "inventory:migrated": inventory_update("migrated"),
-    "inventory:retired": inventory_update("retired"),
-    "inventory:relocated": inventory_update("relocated"),
-}
+PREFLIGHT = playbook("preflight")
+SYNC = playbook("sync")
+CUTOVER = playbook("cutover")
+ROLLBACK = playbook("rollback")
+DECOMMISSION = playbook("decommission")
+MIGRATED = inventory_update("migrated")
+RETIRED = inventory_update("retired")
+RELOCATED = inventory_update("relocated")

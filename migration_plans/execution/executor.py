@@ -51,7 +51,7 @@ from inventory.models import (
 )
 from inventory.models.enums import EventPhase, EventStatus, Strategy
 from inventory.models.plans import ItemStatus, WaveStatus
-from migration_plans.execution.actions import ACTIONS, DriverCall, SourceServer, StepContext
+from migration_plans.execution.actions import DriverCall, SourceServer, StepContext
 from migration_plans.execution.runbooks import RUNBOOKS, Step, runbook
 from migration_plans.execution.site import Site
 from migration_plans.execution.verification import VerificationFailedError
@@ -278,18 +278,19 @@ class Executor:
                     session.commit()
                     self._say(ctx, f"waiting at {step.name}: {stop}")
                     return item.state
-                if step.action.startswith("ansible:") and self._interrupted(events):
+                if step.action.driver == "ansible" and self._interrupted(events):
                     from drivers.ansible import stop_leftovers
 
                     stopped = stop_leftovers(ctx.artifacts_dir)
                     if stopped:
                         self._say(ctx, f"stopped {stopped} ansible-playbook process(es) left by the dead worker")
-                self._event(session, item, step.name, EventPhase.BEFORE, EventStatus.STARTED, {"action": step.action})
+                self._event(session, item, step.name, EventPhase.BEFORE, EventStatus.STARTED,
+                            {"action": step.action.name})
                 session.commit()
                 self._say(ctx, f"{step.name} ({step.zh}) …")
                 ctx.session = session
                 try:
-                    made = ACTIONS[step.action](ctx)
+                    made = step.action(ctx)
                 except VerificationFailedError as exc:  # stop before sign-off; a person decides
                     session.rollback()
                     return self._verification_failed(session, item, ctx, step, exc)
@@ -376,11 +377,11 @@ class Executor:
             if step.revert is None:
                 continue
             self._event(session, item, step.name, EventPhase.REVERT_BEFORE, EventStatus.STARTED,
-                        {"action": step.revert})
+                        {"action": step.revert.name})
             session.commit()
             self._say(ctx, f"reverting {step.name} …")
             try:
-                made = ACTIONS[step.revert](ctx)
+                made = step.revert(ctx)
             except Exception as exc:  # keep reverting the rest; a person finishes the job
                 session.rollback()
                 reason = _reason(exc)
@@ -501,6 +502,6 @@ def dry_run(session: Session, plan: Plan, wave_index: int, site: Site) -> list[t
                 out.append((ctx.system_code, f"{step.name}: gate, waits for approval", []))
                 continue
             first = len(ctx.calls)
-            ctx.resources |= ACTIONS[step.action](ctx)
+            ctx.resources |= step.action(ctx)
             out.append((ctx.system_code, step.name, ctx.calls[first:]))
     return out

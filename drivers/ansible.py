@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drivers.errors import DriverError
+from inventory.settings import executable_path, get_settings
 
-# The checkout's playbooks; an installed copy (e.g. the container image) names its own directory.
-PLAYBOOKS = Path(os.environ.get("SHANGYUN_PLAYBOOKS_DIR") or Path(__file__).resolve().parents[1] / "playbooks")
+CHECKOUT_PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
 SECRET_MARKERS = ("password", "secret", "token")
 
 
@@ -70,8 +69,13 @@ def masked(variables: Mapping[str, Any]) -> dict[str, Any]:
     return {k: ("***" if any(m in k.lower() for m in SECRET_MARKERS) else v) for k, v in variables.items()}
 
 
+def playbooks_dir() -> Path:
+    """The playbooks: ``SHANGYUN_PLAYBOOKS_DIR`` (an installed copy, e.g. the container image) or the checkout's."""
+    return get_settings().playbooks_dir or CHECKOUT_PLAYBOOKS
+
+
 def _search_path() -> str:
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    path = executable_path()
     if not shutil.which("ansible-playbook", path=path):
         raise DriverError("ansible-playbook not found; install ansible-core")
     return path
@@ -110,7 +114,8 @@ def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
     """
     import ansible_runner
 
-    path = playbook if isinstance(playbook, Path) else PLAYBOOKS / f"{playbook}.yml"
+    playbooks = playbooks_dir()
+    path = playbook if isinstance(playbook, Path) else playbooks / f"{playbook}.yml"
     name = path.stem
     if not path.exists():
         raise DriverError(f"no playbook {name!r} in {path.parent}")
@@ -146,7 +151,7 @@ def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
             inventory=str(inventory.resolve()) if isinstance(inventory, Path) else dict(inventory),
             extravars=dict(extravars or {}), limit=limit, forks=forks, quiet=True, timeout=timeout,
             event_handler=handle, envvars={"PATH": _search_path(), "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                                           "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles"), **(env or {})})
+                                           "ANSIBLE_ROLES_PATH": str(playbooks / "roles"), **(env or {})})
     except (OSError, ValueError) as exc:  # ansible-runner's ConfigurationError derives from Exception
         raise DriverError(f"{name}: ansible-runner could not start ({type(exc).__name__})") from None
     outcomes = {h: HostOutcome(**v) for h, v in hosts.items()}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
+from inventory.settings import get_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,6 +60,19 @@ def _raised(quota_set: Any, wanted: Mapping[str, int | None]) -> dict[str, int]:
     return out
 
 
+def open_connection(cloud: str) -> Any:
+    """An openstacksdk connection to ``cloud`` of clouds.yaml: the file settings name
+    (``SHANGYUN_OPENSTACK_CONFIG`` / ``OS_CLIENT_CONFIG_FILE``), else openstacksdk's default places."""
+    import openstack
+    from openstack.config import OpenStackConfig
+
+    config_file = get_settings().openstack_config
+    if config_file is None:
+        return openstack.connect(cloud=cloud)
+    region = OpenStackConfig(config_files=[str(config_file)]).get_one(cloud=cloud)
+    return openstack.connection.Connection(config=region)
+
+
 class OpenStackDriver:
     """One cloud, admin credentials; department resources go into a project per department."""
 
@@ -69,12 +83,11 @@ class OpenStackDriver:
     @classmethod
     def connect(cls, cloud: str, timeout: int = 600) -> OpenStackDriver:
         """Connect to ``cloud`` of clouds.yaml; fails fast (UnreachableError) when it does not answer."""
-        import openstack
         from keystoneauth1 import exceptions as ks_exceptions
         from openstack import exceptions as os_exceptions
 
         try:
-            conn = openstack.connect(cloud=cloud)
+            conn = open_connection(cloud)
             conn.authorize()
         except (ks_exceptions.ClientException, os_exceptions.SDKException) as exc:
             raise UnreachableError(f"cloud {cloud!r} not usable ({type(exc).__name__})") from None

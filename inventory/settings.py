@@ -1,21 +1,47 @@
 """Shangyun's one typed configuration, read from the environment (prefix ``SHANGYUN_``).
 
-Every figure that DOMAIN.md calls an assumption lives here as a default so an estate can set its
-own values (``SHANGYUN_DEFAULT_PUE=1.8``); per-room values in the inventory always win over these.
+This module is the only one that reads (or, for child processes, writes) the environment. Every figure
+that DOMAIN.md calls an assumption lives here as a default so an estate can set its own values
+(``SHANGYUN_DEFAULT_PUE=1.8``); per-room values in the inventory always win over these.
+
+Outside development (``SHANGYUN_ENVIRONMENT`` other than ``development``) the secrets must be real: the
+secret key and a set ingest token are refused when they are placeholders (``REPLACE-ME``, ``changeme``),
+one repeated character, fewer than 32 characters or fewer than 10 distinct ones, and an empty ingest
+token is refused rather than read as "no token".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inventory.models.enums import RebalanceGoal
 
 DEFAULT_DATABASE_URL = "sqlite:///./shangyun.db"
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+PLACEHOLDERS = ("replace-me", "replace_me", "replaceme", "changeme", "change-me", "placeholder", "example")
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 10
+
+
+def placeholder_problem(secret: str) -> str | None:
+    """Why ``secret`` is not a real secret (a placeholder, too short, too uniform), or None."""
+    folded = secret.strip().lower()
+    if any(marker in folded for marker in PLACEHOLDERS):
+        return "is a placeholder"
+    if len(set(secret)) == 1:
+        return "is one repeated character"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(secret)) < MIN_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_DISTINCT_CHARACTERS} distinct characters"
+    return None
 
 
 class CostDefaults(BaseSettings):
@@ -61,12 +87,33 @@ class Settings(BaseSettings):
     today: dt.date | None = Field(None, description="pins the business day (YYYY-MM-DD) for reproducible runs "
                                   "and tests; unset, it is today in `timezone`")
 
+    playbooks_dir: Path | None = Field(None, description="the playbooks the Ansible driver runs (default: the "
+                                       "checkout's playbooks/); an installed copy names its own")
+    openstack_config: Path | None = Field(
+        None, validation_alias=AliasChoices("SHANGYUN_OPENSTACK_CONFIG", "OS_CLIENT_CONFIG_FILE"),
+        description="the clouds.yaml to read (openstacksdk's OS_CLIENT_CONFIG_FILE is honoured too); unset, "
+                    "openstacksdk's default places")
+    prometheus_multiproc_dir: Path | None = Field(
+        None, validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus-client's directory for several worker processes' metrics")
+
     @model_validator(mode="after")
-    def _no_default_secret_outside_development(self) -> Settings:
+    def _real_secrets_outside_development(self) -> Settings:
+        if self.environment == "development":
+            if self.ingest_token is not None and not self.ingest_token.get_secret_value():
+                self.ingest_token = None  # an empty token switches ingest off; it never matches "Bearer "
+            return self
         secret = self.secret_key.get_secret_value()
-        if self.environment != "development" and (secret == DEVELOPMENT_SECRET or len(secret) < 32):
-            raise ValueError("SHANGYUN_SECRET_KEY must be set to a random string of at least 32 characters when "
-                             f"SHANGYUN_ENVIRONMENT={self.environment!r} (the default is for development only)")
+        problem = "is the development default" if secret == DEVELOPMENT_SECRET else placeholder_problem(secret)
+        if problem:
+            raise ValueError(f"SHANGYUN_SECRET_KEY must be set to a random string of at least {MIN_SECRET_LENGTH} "
+                             f"characters when SHANGYUN_ENVIRONMENT={self.environment!r}: it {problem}")
+        if self.ingest_token is not None:
+            token = self.ingest_token.get_secret_value()
+            problem = "is empty" if not token else placeholder_problem(token)
+            if problem:
+                raise ValueError(f"SHANGYUN_INGEST_TOKEN {problem} (SHANGYUN_ENVIRONMENT={self.environment!r}); "
+                                 "leave it unset to switch agent ingest off")
         return self
 
 
@@ -93,6 +140,59 @@ class SchedulerSettings(BaseSettings):
     rebalance_auto: bool = Field(False, description="apply audit proposals without approval (platforms whose "
                                  "name is one of openstack_clouds)")
     quota_cloud: str | None = Field(None, description="clouds.yaml cloud whose quotas approved requests raise")
+
+
+class RoomWeights(BaseSettings):
+    """How much each factor of a room's closing score counts (``SHANGYUN_ROOM_WEIGHT_SMALL`` …)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_ROOM_WEIGHT_", extra="ignore")
+
+    small: float = Field(0.15, ge=0)
+    energy: float = Field(0.20, ge=0)
+    pue: float = Field(0.10, ge=0)
+    age: float = Field(0.15, ge=0)
+    mlps: float = Field(0.10, ge=0)
+    idle: float = Field(0.10, ge=0)
+    movable: float = Field(0.20, ge=0)
+
+
+class DepartmentQuota(BaseSettings):
+    """What one department may hold on the cloud before its requests queue (``SHANGYUN_DEPARTMENT_QUOTA_…``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SHANGYUN_DEPARTMENT_QUOTA_", extra="ignore")
+
+    vcpus: float = Field(256, ge=0)
+    memory_gb: float = Field(1024, ge=0)
+    storage_gb: float = Field(20480, ge=0)
+
+
+@lru_cache
+def get_room_weights() -> RoomWeights:
+    """Return the room-score weights read once from the environment."""
+    return RoomWeights()
+
+
+@lru_cache
+def get_department_quota() -> DepartmentQuota:
+    """Return the per-department quota read once from the environment."""
+    return DepartmentQuota()
+
+
+def use_openstack_config(path: Path) -> None:
+    """Point this process's OpenStack connections at ``path`` (the demo uses the test cloud's clouds.yaml)."""
+    get_settings().openstack_config = path
+
+
+def run_scheduler_in_serve(enabled: bool) -> None:
+    """Tell ``serve``'s worker processes (which read their settings afresh) whether to run the scheduler."""
+    os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "true" if enabled else "false"
+    get_scheduler_settings.cache_clear()
+
+
+def executable_path() -> str:
+    """PATH with this interpreter's directory first, so a venv's tools (ansible-playbook) are found without
+    activating it."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
 @lru_cache

@@ -44,17 +44,17 @@ def platform_level(session: Session, name: str, given: int | None) -> int:
 def collect_openstack_cloud(session: Session, cloud: str, platform: str | None, mlps_level: int | None,
                             actor: Actor) -> Collected:
     """Mirror clouds.yaml cloud ``cloud`` as ``platform`` (default: the cloud's name); not committed."""
-    import openstack
     from keystoneauth1 import exceptions as ks_exceptions
     from openstack import exceptions as os_exceptions
 
     from collectors.openstack_cloud import collect_openstack
+    from drivers.openstack import open_connection
     from inventory.writers.cloud import openstack_machines, write_openstack
 
     name = platform or cloud
     level = platform_level(session, name, mlps_level)
     try:
-        conn = openstack.connect(cloud=cloud)
+        conn = open_connection(cloud)
         facts = collect_openstack(conn)
     except ExternalError as exc:
         raise CollectionError(str(exc)) from None

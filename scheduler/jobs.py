@@ -26,7 +26,7 @@ from inventory.audit import Actor
 from inventory.db import get_engine
 from inventory.models import CloudHost, CloudPlatform, JobRun, ProposalStatus, RebalanceProposal, UtilizationSample
 from inventory.models.enums import JobStatus
-from inventory.settings import get_cost_defaults, get_scheduler_settings, get_settings
+from inventory.settings import get_cost_defaults, get_room_weights, get_scheduler_settings, get_settings
 
 log = logging.getLogger("shangyun.scheduler")
 ACTOR = Actor("scheduler")
@@ -164,11 +164,11 @@ def forecast(session: Session) -> str:
 
 def room_flags(session: Session) -> str:
     from scheduler.room_data import load_room_inputs, newest_current_plan
-    from scheduler.room_flags import RoomWeights, score_rooms
+    from scheduler.room_flags import score_rooms
 
     today = clock.today()
     flags = score_rooms(load_room_inputs(session, get_cost_defaults(), newest_current_plan(session), today),
-                        RoomWeights())
+                        get_room_weights())
     return f"{len(flags)} active room(s); next to close: " + ", ".join(f"{f.code} ({f.score:.2f})" for f in flags[:3])
 
 

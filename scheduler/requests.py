@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
 from drivers.errors import DriverError
@@ -25,18 +23,12 @@ from inventory.capacity import allocatable
 from inventory.errors import InvalidInputError
 from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
 from inventory.models.enums import CapacityRequestStatus, PlatformKind
+from inventory.settings import get_department_quota
 from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
 from scheduler.forecast_data import platform_forecasts
 from scheduler.room_data import newest_current_plan
 
 OPEN = ("approved", "pending", "queued")
-
-
-class DepartmentQuota(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHANGYUN_DEPARTMENT_QUOTA_", extra="ignore")
-    vcpus: float = Field(256, ge=0)
-    memory_gb: float = Field(1024, ge=0)
-    storage_gb: float = Field(20480, ge=0)
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
            "storage_gb": float(platform.allocated_storage_gb or 0) + granted["storage_gb"]}
     (forecast,) = platform_forecasts(session, newest_current_plan(session), today, 90, platform.name)
     later = {r.resource: r.share_at_horizon * r.capacity + granted[r.resource] for r in forecast.resources}
-    return Situation(DepartmentQuota().model_dump(), in_use, capacity, now, later, open_purposes)
+    return Situation(get_department_quota().model_dump(), in_use, capacity, now, later, open_purposes)
 
 
 def _lookup(session: Session, department: str, platform: str) -> tuple[Department, CloudPlatform]:

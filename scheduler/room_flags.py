@@ -29,22 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class RoomWeights(BaseSettings):
-    """How much each factor counts (environment ``SHANGYUN_ROOM_WEIGHT_SMALL`` …)."""
-
-    model_config = SettingsConfigDict(env_prefix="SHANGYUN_ROOM_WEIGHT_", extra="ignore")
-
-    small: float = Field(0.15, ge=0)
-    energy: float = Field(0.20, ge=0)
-    pue: float = Field(0.10, ge=0)
-    age: float = Field(0.15, ge=0)
-    mlps: float = Field(0.10, ge=0)
-    idle: float = Field(0.10, ge=0)
-    movable: float = Field(0.20, ge=0)
+from inventory.settings import RoomWeights, get_room_weights
 
 
 @dataclass(frozen=True)
@@ -100,7 +85,7 @@ def _clip(value: float) -> float:
 def score_rooms(rooms: list[RoomInput], weights: RoomWeights | None = None) -> list[RoomFlag]:
     """Score and rank ``rooms``: those that can close first (highest score first), then the blocked ones,
     with the reasons behind each score."""
-    weights = weights or RoomWeights()
+    weights = weights or get_room_weights()
     w = weights.model_dump()
     intensity = {r.code: r.kwh_per_year / r.used_cores for r in rooms if r.used_cores}
     worst = max(intensity.values(), default=1.0) or 1.0

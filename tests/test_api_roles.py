@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -355,7 +356,10 @@ def test_the_development_secret_is_refused_outside_development(tmp_path: Path) -
     short = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "short"},
                            capture_output=True, text=True, timeout=60, check=False)
     assert short.returncode == 2
-    good = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "k" * 40},
+    repeated = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": "k" * 40},
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert repeated.returncode == 2 and "one repeated character" in repeated.stderr
+    good = subprocess.run([SHANGYUN, "user", "list"], env=env | {"SHANGYUN_SECRET_KEY": secrets.token_hex(32)},
                           capture_output=True, text=True, timeout=60, check=False)
     assert good.returncode == 0, good.stderr
 

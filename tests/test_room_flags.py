@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.room_flags import Blocker, RoomInput, RoomWeights, score_rooms
+from inventory.settings import RoomWeights
+from scheduler.room_flags import Blocker, RoomInput, score_rooms
 from tests.conftest import run_cli
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,8 +15,10 @@ from rich.table import Table
 from inventory import clock
 from inventory.models.enums import RebalanceGoal
 from inventory.models.runs import ItemState
+from inventory.settings import get_settings, use_openstack_config
 
 console = Console(width=None if sys.stdout.isatty() else 200)
+TESTCLOUD_CONFIG = Path("/var/tmp/shangyun-testcloud/clouds.yaml")  # where `make testcloud` writes it
 
 
 def _counter_table(title: str, counts: dict[str, int]) -> Table:
@@ -163,7 +164,7 @@ def _collect_live(estate_dir: Path) -> None:
     if config is None:
         console.print("OpenStack collector: skipped, the test cloud is not running (start it with `make testcloud`)")
         return
-    os.environ["OS_CLIENT_CONFIG_FILE"] = str(config)
+    use_openstack_config(config)
     console.print("OpenStack collector against the running test cloud:")
     collect_openstack_command(cloud="testcloud", platform="testcloud", mlps_level=3)
 
@@ -172,7 +173,7 @@ def _testcloud_config() -> Path | None:
     """The test cloud's clouds.yaml when its Keystone answers, else None."""
     import urllib.request
 
-    config = Path(os.environ.get("OS_CLIENT_CONFIG_FILE") or "/var/tmp/shangyun-testcloud/clouds.yaml")
+    config = get_settings().openstack_config or TESTCLOUD_CONFIG
     if not config.exists():
         return None
     try:
@@ -212,7 +213,7 @@ def _execute_wave_one(estate_dir: Path) -> None:
             (data / "uploads.bin").write_bytes(hostname.encode() * 4096)
     cloud = _testcloud_config()
     if cloud is not None:
-        os.environ["OS_CLIENT_CONFIG_FILE"] = str(cloud)
+        use_openstack_config(cloud)
     openstack = ({"default_cloud": "testcloud", "networks": "none", "volume_gb_cap": 1} if cloud
                  else {"dry_run": True})
     site_file = estate_dir / "site.yml"

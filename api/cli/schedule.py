@@ -13,6 +13,7 @@ from rich.table import Table
 
 from inventory import clock
 from inventory.errors import InvalidInputError
+from inventory.settings import get_room_weights
 
 if TYPE_CHECKING:
     from scheduler.rebalance import Result
@@ -218,12 +219,12 @@ def rooms_command(
     from inventory.settings import get_cost_defaults
     from migration_plans.store import resolve
     from scheduler.room_data import load_room_inputs, newest_current_plan
-    from scheduler.room_flags import RoomWeights, score_rooms
+    from scheduler.room_flags import score_rooms
 
     with session_scope() as session:
         plan_id = resolve(session, plan).id if plan else newest_current_plan(session)
         inputs = load_room_inputs(session, get_cost_defaults(), plan_id, clock.today())
-    flags = score_rooms(inputs, RoomWeights())
+    flags = score_rooms(inputs, get_room_weights())
     closable = [f for f in flags if f.closable][:limit]
     blocked = [f for f in flags if not f.closable][:limit]
     if as_json:

@@ -16,14 +16,13 @@ def serve_command(
     access_log: Annotated[bool, typer.Option(help="log every request (latency is in /metrics either way)")] = False,
 ) -> None:
     """Run the HTTP server (API under /api/v1) with the scheduler in-process unless --no-scheduler."""
-    import os
-
     import uvicorn
 
     from inventory.db import get_engine
+    from inventory.settings import run_scheduler_in_serve
 
     if not scheduler:
-        os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "false"
+        run_scheduler_in_serve(False)
     get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
     uvicorn.run("api.http.app:app", host=host, port=port, log_level="info", workers=workers, access_log=access_log)
 

@@ -8,7 +8,6 @@ are merged).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from inventory.capacity import allocation_ratios, use_ratios
 from inventory.db import get_engine
 from inventory.models import CloudPlatform, PlanItem, Room, RunItem
+from inventory.settings import get_settings
 
 REQUEST_SECONDS = Histogram("shangyun_http_request_duration_seconds", "HTTP request latency",
                             ["method", "route", "status"],
@@ -108,7 +108,7 @@ def install(app: FastAPI) -> None:
     def metrics() -> Response:
         registry = CollectorRegistry()
         registry.register(EstateCollector())
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if get_settings().prometheus_multiproc_dir is not None:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
             registry.register(REQUEST_SECONDS)

@@ -34,7 +34,7 @@ from inventory.models.cloud import CloudHostPublic, PlatformDailyPublic
 from inventory.models.enums import SystemStatus
 from inventory.models.plans import PlanStatus, PlanWaveBase
 from inventory.platform_history import history
-from inventory.settings import get_cost_defaults
+from inventory.settings import get_cost_defaults, get_room_weights
 from inventory.users import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard 看板"])
@@ -211,11 +211,11 @@ def get_room_flags(session: SessionDep, principal: Viewer) -> list[RoomFlagOut]:
 
 def _room_flags(session: Session, costs: bool) -> list[RoomFlagOut]:
     from scheduler.room_data import load_room_inputs
-    from scheduler.room_flags import RoomWeights, score_rooms
+    from scheduler.room_flags import score_rooms
 
     plan = _current_plan(session)
     flags = score_rooms(load_room_inputs(session, get_cost_defaults(), plan.id if plan else None, clock.today()),
-                        RoomWeights())
+                        get_room_weights())
     return [from_object(RoomFlagOut, f, annual_cost_cny=round(f.annual_cost_cny, 2) if costs else None,
                         blocked_by=[b.system for b in f.blockers],
                         blockers=[BlockerOut.model_validate(b) for b in f.blockers]) for f in flags]

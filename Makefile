@@ -11,13 +11,24 @@ STAMP  := $(VENV)/.installed-stamp
 TESTCLOUD_STATE ?= /var/tmp/shangyun-testcloud
 TESTCLOUD_VENV  ?= /var/tmp/shangyun-testcloud-venv
 
-.PHONY: demo test lint typecheck pytest browser bench clean testcloud testcloud-stop
+.PHONY: demo test lint typecheck pytest browser bench clean testcloud testcloud-stop lock
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock files (every version pinned, every file hashed); the project itself
+# is installed on top without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml (pip-tools; existing pins are kept unless
+# UPGRADE=--upgrade). requirements.lock (the container's) is constrained to the dev lock's versions.
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_FLAGS) $(UPGRADE) --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) -c requirements-dev.lock -o requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/shangyun demo

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from inventory.logs import REQUEST_ID
 from inventory.models import AuditLog
 
 
@@ -24,7 +25,7 @@ class Actor:
     """Who makes a change, and the request (CLI command or API call) it belongs to."""
 
     name: str
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    request_id: str = field(default_factory=lambda: REQUEST_ID.get() or uuid.uuid4().hex[:16])
 
     @classmethod
     def cli(cls) -> Actor:

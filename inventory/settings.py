@@ -17,6 +17,7 @@ import os
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,10 @@ class Settings(BaseSettings):
     today: dt.date | None = Field(None, description="pins the business day (YYYY-MM-DD) for reproducible runs "
                                   "and tests; unset, it is today in `timezone`")
 
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="auto: JSON lines unless the output is a terminal; json; text")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = Field(False, description="`serve` logs every request (latency is in /metrics either way)")
     playbooks_dir: Path | None = Field(None, description="the playbooks the Ansible driver runs (default: the "
                                        "checkout's playbooks/); an installed copy names its own")
     openstack_config: Path | None = Field(
@@ -183,9 +188,11 @@ def use_openstack_config(path: Path) -> None:
     get_settings().openstack_config = path
 
 
-def run_scheduler_in_serve(enabled: bool) -> None:
-    """Tell ``serve``'s worker processes (which read their settings afresh) whether to run the scheduler."""
-    os.environ["SHANGYUN_SCHEDULER_IN_SERVE"] = "true" if enabled else "false"
+def set_for_worker_processes(name: str, value: str) -> None:
+    """Set ``SHANGYUN_<NAME>`` for this process and the worker processes ``serve`` starts (which read their
+    settings afresh), e.g. ``SCHEDULER_IN_SERVE`` or ``ACCESS_LOG``."""
+    os.environ[f"SHANGYUN_{name.upper()}"] = value
+    get_settings.cache_clear()
     get_scheduler_settings.cache_clear()
 
 

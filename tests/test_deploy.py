@@ -1,11 +1,15 @@
-"""The deployment files: every Kubernetes manifest validates against the Kubernetes schemas (strict,
-so unknown fields fail); the API runs several replicas behind a Service with probes the app serves,
-one scheduler Deployment relies on the leader lock, workers run `migrate worker`; secrets come from
-Secrets; the container build copies every package the project installs."""
+"""The deployment files: the kustomization (rendered by ``kubectl kustomize`` with the example secrets)
+validates against the Kubernetes schemas (strict, so unknown fields fail) and sets namespace, image and
+generated ConfigMap/Secrets once; the API runs several replicas behind a Service with probes the app
+serves, one scheduler Deployment relies on the leader lock, workers run `migrate worker`; secrets come
+from Secrets; the container build copies every package and installs the hashed lock file."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +18,28 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).parent.parent
-MANIFESTS = sorted((ROOT / "deploy/kubernetes").glob("*.yaml"))
+KUSTOMIZATION = ROOT / "deploy/kubernetes"
+KUBECTL = shutil.which("kubectl")
+
+
+@lru_cache(maxsize=1)
+def _rendered() -> str:
+    """``kubectl kustomize`` of a copy of the kustomization with the example secrets filled in."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "kubernetes"
+        shutil.copytree(KUSTOMIZATION, copy)
+        for example in copy.glob("*.example"):
+            shutil.copy(example, copy / example.stem)
+        return subprocess.run([str(KUBECTL), "kustomize", str(copy)], capture_output=True, text=True, check=True,
+                              timeout=120).stdout
 
 
 def _documents() -> list[dict[str, Any]]:
-    return [d for path in MANIFESTS for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    if KUBECTL is None:
+        pytest.skip("kubectl not installed: the kustomization cannot be rendered")
+    return [d for d in yaml.safe_load_all(_rendered()) if d]
 
 
 @pytest.mark.parametrize("version", ["1.28.0", "1.30.0"])
@@ -56,11 +77,28 @@ def test_processes_and_probes_match_the_application() -> None:
     assert scheduler["command"] == ["shangyun", "scheduler", "run"]
     worker = _deployment("shangyun-worker")["spec"]["template"]["spec"]["containers"][0]
     assert worker["command"][:3] == ["shangyun", "migrate", "worker"]
+    secrets = {d["metadata"]["name"] for d in _documents() if d["kind"] == "Secret"}
     for name in ("shangyun-api", "shangyun-scheduler", "shangyun-worker"):
         env = _deployment(name)["spec"]["template"]["spec"]["containers"][0]["envFrom"]
-        assert {"secretRef": {"name": "shangyun-secrets"}} in env  # credentials never in the ConfigMap
+        refs = [e["secretRef"]["name"] for e in env if "secretRef" in e]
+        assert len(refs) == 1 and refs[0].startswith("shangyun-secrets-") and refs[0] in secrets  # generated
     config = next(d for d in _documents() if d["kind"] == "ConfigMap")
     assert not any(re.search(r"KEY|TOKEN|PASSWORD|DATABASE_URL", k) for k in config["data"])
+
+
+def test_namespace_image_and_generators_are_written_once() -> None:
+    kustomization = yaml.safe_load((KUSTOMIZATION / "kustomization.yaml").read_text(encoding="utf-8"))
+    for resource in kustomization["resources"]:
+        for document in yaml.safe_load_all((KUSTOMIZATION / resource).read_text(encoding="utf-8")):
+            assert "namespace" not in document["metadata"], resource
+    documents = _documents()
+    assert {d["metadata"].get("namespace", "shangyun") for d in documents if d["kind"] != "Namespace"} == \
+        {kustomization["namespace"]}
+    images = {c["image"] for d in documents if d["kind"] in ("Deployment", "Job")
+              for c in d["spec"]["template"]["spec"]["containers"]}
+    wanted = kustomization["images"][0]
+    assert images == {f"{wanted['newName']}:{wanted['newTag']}"}
+    assert {g["name"] for g in kustomization["secretGenerator"]} == {"shangyun-secrets", "shangyun-clouds"}
 
 
 def test_the_container_build_copies_every_package() -> None:
@@ -70,3 +108,19 @@ def test_the_container_build_copies_every_package() -> None:
     assert packages
     for package in packages:
         assert f"COPY {package} {package}" in dockerfile, package
+    assert "--require-hashes -r requirements.lock" in dockerfile and "--no-deps ." in dockerfile
+
+
+def test_the_lock_files_pin_and_hash_every_dependency() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements-dev.lock" in makefile
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        text = (ROOT / lock).read_text(encoding="utf-8")
+        blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", text, flags=re.MULTILINE)[1:]
+        assert len(blocks) > 50, lock
+        unhashed = [b.split()[0] for b in blocks if "--hash=sha256:" not in b]
+        assert unhashed == [], lock
+    runtime = {b.split(" ")[0] for b in re.split(r"^(?=[A-Za-z0-9_.-]+==)", (ROOT / "requirements.lock")
+                                                   .read_text(encoding="utf-8"), flags=re.MULTILINE)[1:]}
+    development = (ROOT / "requirements-dev.lock").read_text(encoding="utf-8")
+    assert all(f"\n{pin} " in development for pin in runtime)  # the container runs the versions tested

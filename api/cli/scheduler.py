@@ -26,16 +26,16 @@ def run_command(
 ) -> None:
     """Run the scheduler in the foreground until stopped (SIGTERM/Ctrl-C). With several instances on one
     PostgreSQL database exactly one is active; the others wait as standbys and take over if it stops."""
-    import logging
     import signal
     from zoneinfo import ZoneInfo
 
     from inventory.db import get_engine
+    from inventory.logs import configure_logging
     from inventory.settings import get_scheduler_settings, get_settings
     from scheduler.jobs import JOBS, run_job
     from scheduler.service import SchedulerService
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(get_settings().log_format, get_settings().log_level)
     if job is not None:
         if job not in JOBS:
             raise InvalidInputError(f"--job must be one of {', '.join(JOBS)}")

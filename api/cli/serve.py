@@ -19,12 +19,19 @@ def serve_command(
     import uvicorn
 
     from inventory.db import get_engine
-    from inventory.settings import run_scheduler_in_serve
+    from inventory.logs import configure_logging
+    from inventory.settings import get_settings, set_for_worker_processes
 
     if not scheduler:
-        run_scheduler_in_serve(False)
+        set_for_worker_processes("scheduler_in_serve", "false")
+    if access_log:
+        set_for_worker_processes("access_log", "true")
+    settings = get_settings()
+    config = configure_logging(settings.log_format, settings.log_level)
     get_engine()  # upgrade the embedded default / refuse a stale schema before accepting requests
-    uvicorn.run("api.http.app:app", host=host, port=port, log_level="info", workers=workers, access_log=access_log)
+    # Requests are logged by the app (with their request id), not by uvicorn's access log.
+    uvicorn.run("api.http.app:app", host=host, port=port, log_config=config, log_level=settings.log_level.lower(),
+                workers=workers, access_log=False)
 
 
 def register(app: typer.Typer) -> None:

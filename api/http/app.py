@@ -21,8 +21,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, select
 
+from api.http.request_context import RequestContext
 from inventory.audit import Actor
 from inventory.db import get_engine
+from inventory.logs import configure_logging
 from inventory.models import Server
 from inventory.records.agent import AgentReport
 from inventory.settings import get_scheduler_settings, get_settings
@@ -44,12 +46,8 @@ def require_ingest_token(authorization: Annotated[str | None, Header()] = None) 
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Run the scheduler in-process unless ``SHANGYUN_SCHEDULER_IN_SERVE=false``; with several workers or
     replicas the leader lock keeps exactly one of them active."""
-    logger = logging.getLogger("shangyun")
-    if not logger.handlers:  # uvicorn configures only its own loggers
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    if not logging.getLogger("shangyun").handlers:  # an app served by something other than `shangyun serve`
+        configure_logging(get_settings().log_format, get_settings().log_level)
     service = None
     if get_scheduler_settings().in_serve:
         from scheduler.service import SchedulerService
@@ -101,6 +99,7 @@ def create_app() -> FastAPI:
 
     metrics.install(app)
     errors.install(app)
+    app.add_middleware(RequestContext)  # outermost: every log line and audit row of the request has its id
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 

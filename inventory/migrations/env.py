@@ -1,4 +1,6 @@
-"""Alembic environment: runs against the engine handed over in ``config.attributes``."""
+"""Alembic environment: runs against the engine handed over in ``config.attributes`` (``shangyun db
+upgrade`` and the embedded default's first use), or, from the ``alembic`` command line with the root
+``alembic.ini``, against ``SHANGYUN_DATABASE_URL``."""
 
 from __future__ import annotations
 
@@ -14,7 +16,12 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_online() -> None:
-    engine: Engine = config.attributes["engine"]
+    engine: Engine | None = config.attributes.get("engine")
+    if engine is None:
+        from inventory.db import create_db_engine
+        from inventory.settings import get_settings
+
+        engine = create_db_engine(get_settings().database_url)
     with engine.begin() as connection:
         context.configure(
             connection=connection,

@@ -1,1 +1,2 @@
-"""Entry points: the ``shangyun`` CLI (and later the REST API, dashboard and metrics)."""
+"""Entry points at the top of the layers: the ``shangyun`` command line (``api.cli``) and the HTTP server
+(``api.http``: REST API, dashboard, Prometheus metrics)."""

@@ -1,1 +1,2 @@
-"""Getting facts in: survey spreadsheets and the sample estate (live collectors come later)."""
+"""Getting facts in, as plain records and without database access: survey spreadsheets, the sample
+estate, the psutil agent, Ansible fact gathering, and the OpenStack and Kubernetes collectors."""

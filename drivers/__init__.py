@@ -1,1 +1,2 @@
-"""Thin adapters that carry out one real thing each (ansible-runner, openstacksdk, kubernetes). Not built yet."""
+"""Adapters that carry out one real thing each, behind typed Protocols (``drivers.protocols``): Ansible
+playbooks through ansible-runner, OpenStack through openstacksdk, Kubernetes through its client."""

@@ -1,1 +1,3 @@
-"""The migration planner: strategies, right-sizing, move groups, waves that close rooms early, savings."""
+"""The migration plan: ``planning`` (pure functions from the estate to a plan and its savings) and
+``execution`` (carrying out waves); ``load``, ``store``, ``finance`` and ``export`` are the database and
+file edges."""

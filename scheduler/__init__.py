@@ -1,1 +1,2 @@
-"""APScheduler jobs and the rebalancing, forecasting and admission algorithms they run. Not built yet."""
+"""Keeping the cloud balanced: the rebalancer and its goals, capacity forecasts, rooms to close, capacity
+requests' admission, cloud collection, and the APScheduler jobs that run them."""

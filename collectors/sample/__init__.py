@@ -1,0 +1,1 @@
+"""The generated sample estates (tiny, city, province, stress), written in the survey's formats."""

@@ -1,0 +1,1 @@
+"""Reading survey workbooks and CSV folders into checked rows, and importing them."""

@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 pytest: $(STAMP) browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=25
 
 # The dashboard's browser tests use Debian's Chromium; installed here when missing and possible (root
 # with apt-get), otherwise those tests skip with the reason.

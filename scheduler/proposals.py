@@ -49,8 +49,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _event(session: Session, proposal: RebalanceProposal, kind: ProposalEventKind, status: str, message: str = "",
-           move_index: int | None = None) -> None:
+def _event(session: Session, proposal: RebalanceProposal, kind: ProposalEventKind,
+           status: EventStatus | ProposalStatus, message: str = "", move_index: int | None = None) -> None:
     assert proposal.id is not None
     session.add(ProposalEvent(proposal_id=proposal.id, at=_now(), move_index=move_index, kind=kind, status=status,
                               message=message[:4000]))
@@ -177,7 +177,7 @@ def _stop(session: Session, proposal: RebalanceProposal, index: int, status: Pro
     proposal.status, proposal.error = status, message[:4000]
     outcome = ProposalStatus.STALE if status == ProposalStatus.STALE else EventStatus.FAILED
     _event(session, proposal, ProposalEventKind.MOVE, outcome, message, index)
-    _event(session, proposal, ProposalEventKind.FINISHED, status.value,
+    _event(session, proposal, ProposalEventKind.FINISHED, status,
            f"stopped at move {index + 1} of {len(proposal.result.get('moves', []))}; {proposal.moves_done} done")
     session.add(proposal)
     session.commit()

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inventory.models.enums import JobStatus, RebalanceGoal
+from inventory.models.enums import EventStatus, JobStatus, RebalanceGoal
 
 
 class ProposalStatus(StrEnum):
@@ -72,7 +72,7 @@ class ProposalEventBase(SQLModel):
     at: dt.datetime
     move_index: int | None = None  # None: an event of the whole proposal (approve, reject, finish)
     kind: ProposalEventKind = Field(sa_type=sa.String(32))
-    status: str = Field(max_length=16)  # a step's EventStatus, or the ProposalStatus a ``finished`` ends in
+    status: EventStatus | ProposalStatus = Field(sa_type=sa.String(16))  # a ``finished`` event: the proposal's
     message: str = Field(default="", max_length=4000)
 
 

@@ -15,6 +15,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as os_exceptions
 
 from inventory.errors import ExternalError
+from inventory.models.enums import PowerState
 from inventory.records.cloud import CloudFacts, FlavorRecord, HostRecord, InstanceRecord, PoolRecord, VolumeRecord
 
 
@@ -66,6 +67,11 @@ def _use(conn: Any, server: Any) -> tuple[float | None, float | None]:
     return cpu, (used / maximum if used is not None and maximum else None)
 
 
+# Nova's power_state codes (nova/compute/power_state.py); 0 is NOSTATE, e.g. an instance the hypervisor lost.
+POWER_STATES = {0: PowerState.NO_STATE, 1: PowerState.RUNNING, 3: PowerState.PAUSED, 4: PowerState.SHUTDOWN,
+                6: PowerState.CRASHED, 7: PowerState.SUSPENDED}
+
+
 def _collect(conn: Any, measure: bool) -> CloudFacts:
     facts = CloudFacts()
     zones = {host: zone.name for zone in conn.compute.availability_zones(details=True)
@@ -90,7 +96,8 @@ def _collect(conn: Any, measure: bool) -> CloudFacts:
         facts.instances.append(InstanceRecord(
             server.id, server.name, server.compute_host, flavor.get("original_name") or flavor.get("name"),
             int(flavor.get("vcpus") or 0), (flavor.get("ram") or 0) / 1024, float(flavor.get("disk") or 0),
-            projects.get(server.project_id, server.project_id), server.status, cpu, memory))
+            projects.get(server.project_id, server.project_id), server.status, cpu, memory,
+            POWER_STATES.get(server.power_state) if server.power_state is not None else None))
     for pool in conn.block_storage.backend_pools():
         capabilities = pool.capabilities or {}
         facts.pools.append(PoolRecord(pool.name, _capacity(capabilities.get("total_capacity_gb")),

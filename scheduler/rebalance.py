@@ -16,8 +16,10 @@ Goals
 Every move is checked against the state at that point of the sequence, so every intermediate state
 fits: allocations within ``vcpus × cpu_ratio``, ``memory_mb × ram_ratio`` and ``disk_gb``; an instance
 never leaves its zone; nothing goes to a host that is not ``up``; and no move raises a host's CPU
-load (busy cores / vcpus) above ``max_load``. ``max_moves`` caps the migrations; they are spent
-where they free the most hosts (consolidate) or cut the most imbalance (balance). Infeasible goals
+load (busy cores / vcpus) above ``max_load``. Only running instances move (status ``active``, power
+state running): the others stay where they are and keep their room, so a host holding one is never
+emptied. ``max_moves`` caps the migrations; they are spent where they free the most hosts
+(consolidate) or cut the most imbalance (balance). Infeasible goals
 return no moves and a reason instead of raising.
 """
 
@@ -210,6 +212,10 @@ def _evacuate(state: _State, moves: list[Move], budget: int) -> list[str]:
     reasons: list[str] = []
     for h in np.flatnonzero(~c.host_up):
         for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
+            if not c.inst_movable[i]:
+                reasons.append(f"{c.instance_ids[i]} on {c.host_names[h]} (not up) is not running: "
+                               "only a running instance can be live-migrated")
+                continue
             if len(moves) >= budget:
                 return [*reasons, f"move limit reached while emptying {c.host_names[h]} (not up)"]
             targets = zones[int(c.host_zone[h])]
@@ -248,6 +254,8 @@ def _consolidate(state: _State, moves: list[Move], budget: int) -> list[str]:
 def _try_to_empty(state: _State, h: int, zone_hosts: np.ndarray, freed: set[int], moves: list[Move]) -> None:
     """Move all of host ``h``'s instances to the other active hosts of its zone, or none of them."""
     c = state.c
+    if not c.inst_movable[list(state.on_host[h])].all():
+        return  # an instance that is not running cannot leave, so the host cannot be emptied
     targets = np.array([g for g in zone_hosts if g != h and g not in freed and state.count[g] > 0], dtype=np.int64)
     tentative: list[tuple[int, int]] = []
     for i in sorted(state.on_host[h], key=lambda i: -_size(c, i)):
@@ -340,7 +348,7 @@ def _swap_into_full_hosts(state: _State, moves: list[Move], budget: int, hosts: 
         cool_hosts = hosts[loads < mean - band]
         if hot_hosts.size == 0 or cool_hosts.size == 0:
             return
-        donors = np.flatnonzero(np.isin(state.host, hot_hosts) & (c.inst_load > 0))
+        donors = np.flatnonzero(np.isin(state.host, hot_hosts) & (c.inst_load > 0) & c.inst_movable)
         traded = False
         for g in cool_hosts[np.argsort(state.busy[cool_hosts] / c.host_vcpus[cool_hosts])]:
             if len(moves) + 2 > budget:
@@ -360,7 +368,7 @@ def _trade(state: _State, moves: list[Move], g: int, donors: np.ndarray, hosts: 
         return False
     want = (mean - state.busy[g] / c.host_vcpus[g]) * c.host_vcpus[g]  # busy cores g should gain
     others = hosts[hosts != g]
-    for b in sorted(state.on_host[g], key=lambda i: float(c.inst_load[i]))[:4]:
+    for b in sorted((i for i in state.on_host[g] if c.inst_movable[i]), key=lambda i: float(c.inst_load[i]))[:4]:
         room_cpu = c.cap_cpu[g] - state.cpu[g] + c.inst_vcpus[b]
         room_ram = c.cap_ram[g] - state.ram[g] + c.inst_ram[b]
         room_disk = c.cap_disk[g] - state.disk[g] + c.inst_disk[b]
@@ -395,7 +403,7 @@ def _best_balancing_move(state: _State, hot: int, hosts: np.ndarray, ceiling: fl
     """An instance of ``hot`` and one of the coolest hosts with room that takes it without going above
     ``ceiling``, lowering the pair's peak; the instance that brings ``hot`` closest to the ceiling."""
     c = state.c
-    instances = np.fromiter(state.on_host[hot], dtype=np.int64)
+    instances = np.fromiter((i for i in state.on_host[hot] if c.inst_movable[i]), dtype=np.int64)
     if instances.size == 0:
         return None
     load_hot = state.busy[hot] / c.host_vcpus[hot]
@@ -478,6 +486,8 @@ def replay(c: Cluster, moves: list[dict[str, str]], max_load: float) -> list[str
         i, target = inst_index[move["instance"]], host_index[move["to"]]
         if c.host_names[host[i]] != move["from"]:
             problems.append(f"move {step}: {move['instance']} is not on {move['from']}")
+        if not c.inst_movable[i]:
+            problems.append(f"move {step}: {move['instance']} is not running, so it cannot be live-migrated")
         if c.host_zone[target] != c.host_zone[host[i]] or not c.host_up[target]:
             problems.append(f"move {step}: {move['to']} is in another zone or not up")
         source = host[i]

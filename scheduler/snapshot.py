@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inventory.capacity import allocatable_vcpus
 from inventory.errors import InvalidInputError
-from inventory.models.enums import HostState
+from inventory.models.enums import HostState, InstanceStatus, PowerState
 
 F = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -46,6 +46,10 @@ class InstanceIn(BaseModel):
     cpu_util: float = Field(default=0.0, ge=0, le=1)
     memory_util: float = Field(default=0.0, ge=0, le=1)
     project: str | None = None
+    # An extension of §2: only a running instance (status active, hypervisor power state running) can
+    # be live-migrated; any other stays put, still taking room on its host. Absent means active.
+    status: str = InstanceStatus.ACTIVE
+    power_state: str | None = None  # absent: the hypervisor's word is not known, the status decides
 
 
 class PoolIn(BaseModel):
@@ -89,6 +93,7 @@ class Cluster:
     inst_disk: F
     inst_load: F  # vcpus × cpu_util: cores actually busy
     inst_host: I64
+    inst_movable: B  # running, so it may be live-migrated
     pool_names: list[str]
     pool_capacity: F
     volume_ids: list[str]
@@ -162,6 +167,7 @@ def parse_snapshot(data: Mapping[str, Any]) -> Cluster:
         inst_disk=np.array([i.disk_gb for i in instances], dtype=np.float64),
         inst_load=np.array([i.vcpus * i.cpu_util for i in instances], dtype=np.float64),
         inst_host=np.array([host_index[i.host] for i in instances], dtype=np.int64),
+        inst_movable=np.array([_running(i) for i in instances], dtype=np.bool_),
         pool_names=[p.name for p in pools],
         pool_capacity=np.array([p.capacity_gb for p in pools], dtype=np.float64),
         volume_ids=[v.id for v in volumes],
@@ -172,6 +178,11 @@ def parse_snapshot(data: Mapping[str, Any]) -> Cluster:
     if over:
         raise SnapshotError(over)
     return cluster
+
+
+def _running(instance: InstanceIn) -> bool:
+    return (InstanceStatus.of(instance.status) is InstanceStatus.ACTIVE
+            and instance.power_state in (None, PowerState.RUNNING))
 
 
 def _over_capacity(cluster: Cluster) -> list[str]:

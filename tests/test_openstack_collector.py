@@ -90,7 +90,8 @@ def test_collect_mirrors_the_cloud(testcloud: Any, db_url: str, tmp_path: Path, 
                        db_url=db_url).returncode == 0
         document = json.loads(snapshot.read_text())
         assert {"id": server.id, "host": host_name, "vcpus": 2, "memory_mb": 512, "disk_gb": 1.0, "cpu_util": 0.15,
-                "memory_util": 0.0, "project": "admin"} in document["instances"]
+                "memory_util": 0.0, "project": "admin", "status": "active", "power_state": "running"
+                } in document["instances"]
 
         conn.compute.delete_volume_attachment(server, volume.id)
         conn.block_storage.wait_for_status(volume, status="available", wait=TIMEOUT)

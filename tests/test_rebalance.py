@@ -75,6 +75,30 @@ def test_max_moves_is_spent_where_it_frees_most() -> None:
     assert [m.item for m in result.moves] == ["s0"] and result.after["active_hosts"] == 2
 
 
+def test_instances_that_are_not_running_stay_and_keep_their_room() -> None:
+    """Nova refuses to live-migrate an instance that is not running (HTTP 409: in error, shut off, or
+    ``active`` with no power state because its hypervisor lost it): the planner leaves it, so its host
+    is not emptied, and the replay rejects a move of it."""
+    snapshot = {"hosts": [_host("a1"), _host("a2"), _host("a3", state="down")],
+                "instances": [_vm("v1", "a1", util=0.1), _vm("v2", "a2", util=0.1) | {"power_state": "no_state"},
+                              _vm("v3", "a3", util=0.1) | {"status": "ERROR"}, _vm("v4", "a3", util=0.1)]}
+    cluster = parse_snapshot(snapshot)
+    consolidated = rebalance(cluster, "consolidate")
+    moved = [m.as_json() for m in consolidated.moves]
+    assert replay(cluster, moved, 0.8) == []
+    where = {vm["id"]: vm["host"] for vm in snapshot["instances"]}
+    for move in moved:
+        where[move["instance"]] = move["to"]
+    # v2 cannot leave a2, so a1 is the host emptied; v3 stays on the down host, which is said
+    assert where == {"v1": "a2", "v2": "a2", "v3": "a3", "v4": "a2"}
+    assert any("v3 on a3 (not up) is not running" in r for r in consolidated.reasons)
+    forced = [{"kind": "live_migrate", "instance": "v2", "from": "a2", "to": "a1"}]
+    assert replay(cluster, forced, 0.8) == ["move 0: v2 is not running, so it cannot be live-migrated"]
+    hot = {"hosts": [_host("hot"), _host("cold")],
+           "instances": [_vm(f"p{k}", "hot", util=0.95) | {"status": "shutoff"} for k in range(7)]}
+    assert rebalance(parse_snapshot(hot), "balance").moves == []
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_generated_clusters_replay_clean(seed: int) -> None:
     cluster = parse_snapshot(generate_cluster(60, 600, seed=seed))

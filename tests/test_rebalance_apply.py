@@ -110,6 +110,29 @@ def test_auto_applies_without_approval(two_servers: tuple[Any, list[Any]], db_ur
     assert listed[0]["status"] == "completed" and listed[0]["decided_by"].startswith("cli:")
 
 
+def test_a_server_that_is_not_running_stays_where_it_is(two_servers: tuple[Any, list[Any]], db_url: str) -> None:
+    """Nova live-migrates only running servers (a stopped one, or an ``active`` one whose hypervisor lost
+    it, gets HTTP 409). The collector records the power state and consolidation leaves such a server,
+    and the host it is on, alone."""
+    conn, servers = two_servers
+    conn.compute.stop_server(servers[0])
+    conn.compute.wait_for_server(servers[0], status="SHUTOFF", wait=TIMEOUT)
+    _collect(db_url)
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        row = session.exec(select(CloudInstance).where(CloudInstance.external_id == servers[0].id)).one()
+        assert (row.status, row.power_state) == ("shutoff", "shutdown")
+        running = session.exec(select(CloudInstance).where(CloudInstance.external_id == servers[1].id)).one()
+        assert (running.status, running.power_state) == ("active", "running")
+    engine.dispose()
+    stopped_on = _hosts(conn, servers)[0]
+    result = run_cli("schedule", "rebalance", "--platform", "testcloud", "--goal", "consolidate", "--json",
+                     db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    moves = json.loads(result.stdout)["moves"]
+    assert all(m["instance"] != servers[0].id and m["from"] != stopped_on for m in moves)
+
+
 def test_the_first_failure_stops_the_rest_and_an_outdated_proposal_is_stale(
         two_servers: tuple[Any, list[Any]], db_url: str) -> None:
     conn, servers = two_servers

@@ -13,7 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inventory.models.enums import CapacityRequestStatus, HostState, InstanceStatus, PlatformKind
+from inventory.models.enums import CapacityRequestStatus, HostState, InstanceStatus, PlatformKind, PowerState
 
 
 class CloudPlatformBase(SQLModel):
@@ -110,6 +110,7 @@ class CloudInstance(SQLModel, table=True):
     project: str | None = Field(default=None, max_length=128)
     system_id: int | None = Field(default=None, foreign_key="business_system.id", ondelete="SET NULL")
     status: InstanceStatus = Field(default=InstanceStatus.ACTIVE, sa_type=sa.String(32))
+    power_state: PowerState | None = Field(default=None, sa_type=sa.String(16))
 
 
 class StoragePool(SQLModel, table=True):

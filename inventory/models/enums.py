@@ -151,6 +151,18 @@ class InstanceStatus(StrEnum):
             return cls.UNKNOWN
 
 
+class PowerState(StrEnum):
+    """What the hypervisor says of an instance, apart from the cloud's status: an ``active`` instance
+    whose hypervisor lost it has no power state, and only a running one can be live-migrated."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTDOWN = "shutdown"
+    CRASHED = "crashed"
+    SUSPENDED = "suspended"
+    NO_STATE = "no_state"
+
+
 class SampleSource(StrEnum):
     SURVEY = "survey"
     AGENT = "agent"

@@ -40,6 +40,7 @@ class InstanceRecord:
     status: str
     cpu_util: float | None = None  # 0..1, from the server's diagnostics when measured
     memory_util: float | None = None
+    power_state: str | None = None  # PowerState; None when the cloud does not say
 
 
 @dataclass(frozen=True)

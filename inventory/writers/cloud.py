@@ -29,7 +29,7 @@ from inventory.models import (
     StoragePool,
     Volume,
 )
-from inventory.models.enums import HostState, InstanceStatus
+from inventory.models.enums import HostState, InstanceStatus, PowerState
 from inventory.platform_history import record_platform_day
 from inventory.records.cloud import CloudFacts, KubeFacts
 from inventory.settings import get_settings
@@ -126,6 +126,7 @@ def write_openstack(session: Session, platform_name: str, mlps_level: int, facts
             "flavor_id": flavor_ids.get(i.flavor or ""), "vcpus": i.vcpus, "memory_gb": i.memory_gb,
             "disk_gb": i.disk_gb, "project": i.project, "status": InstanceStatus.of(i.status),
             "cpu_util": i.cpu_util, "memory_util": i.memory_util,
+            "power_state": PowerState(i.power_state) if i.power_state else None,
         } for i in facts.instances}
     counts["instances"] = _sync(
         session, session.exec(select(CloudInstance).where(CloudInstance.platform_id == pid)).all(),
@@ -230,7 +231,8 @@ def cluster_snapshot(session: Session, platform_name: str) -> dict[str, Any]:
         "instances": [{"id": i.external_id, "host": host_names.get(i.host_id), "vcpus": i.vcpus,
                        "memory_mb": round(i.memory_gb * 1024), "disk_gb": i.disk_gb,
                        "cpu_util": i.cpu_util if i.cpu_util is not None else 0.0,
-                       "memory_util": i.memory_util if i.memory_util is not None else 0.0, "project": i.project}
+                       "memory_util": i.memory_util if i.memory_util is not None else 0.0, "project": i.project,
+                       "status": i.status, "power_state": i.power_state}
                       for i in instances if i.host_id in host_names],
         "pools": [{"name": p.name, "capacity_gb": p.capacity_gb, "backend": p.backend} for p in sized],
         "volumes": [{"id": v.external_id, "pool": pool_names[v.pool_id], "size_gb": v.size_gb,

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import openpyxl
 from openpyxl.styles import Font
 
+from inventory.views.cells import as_text_cells
 from migration_plans.planning.savings import PARTS, SavingsModel
 
 ITEM_HEADER = ["wave", "system", "name", "strategy", "platform", "flavor", "count", "vcpus", "memory_gb", "disk_gb",
@@ -89,7 +90,7 @@ def plan_workbook(document: dict[str, Any], path: Path) -> None:
         kept.append(_item_row(item, None))
     if document.get("finance"):
         _finance_sheets(workbook, SavingsModel.from_json(document["finance"]), {})
-    workbook.save(path)
+    as_text_cells(workbook).save(path)
 
 
 def finance_workbook(model: SavingsModel, status: dict[str, str], path: Path | BinaryIO) -> None:
@@ -99,4 +100,4 @@ def finance_workbook(model: SavingsModel, status: dict[str, str], path: Path | B
     assert default is not None
     workbook.remove(default)
     _finance_sheets(workbook, model, status)
-    workbook.save(path)
+    as_text_cells(workbook).save(path)

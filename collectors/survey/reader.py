@@ -18,6 +18,7 @@ from typing import Any
 import openpyxl
 
 from inventory.errors import InvalidInputError
+from inventory.views.cells import csv_text
 
 
 class SurveyFileError(InvalidInputError):
@@ -59,7 +60,7 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
     with path.open(encoding=encoding, newline="") as handle:
         try:
             for number, row in enumerate(csv.reader(handle), start=1):
-                yield number, list(row)
+                yield number, [csv_text(cell) for cell in row]  # an export's '=… is the text =…
         except UnicodeDecodeError as exc:
             raise SurveyFileError(f"{path.name}: not valid {encoding} text ({exc.reason})") from None
         except csv.Error as exc:

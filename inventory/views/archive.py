@@ -35,6 +35,7 @@ from inventory.models import (
     SystemServer,
 )
 from inventory.models.enums import AuditAction, EventPhase, EventStatus, ServerStatus
+from inventory.views.cells import as_text_cells
 
 SYSTEM_FACTS = ("code", "name", "classified", "mlps_level", "network", "status", "daily_users", "downtime_window",
                 "containerized", "special_hardware", "funding", "approved_by", "approved_at", "sharing")
@@ -178,4 +179,4 @@ def archive_workbook(archive: SystemArchive, path: Any) -> None:
         sheet.append(columns or ["(none 无)"])
         for row in rows:
             sheet.append([cell(row.get(c)) for c in columns])
-    workbook.save(path)
+    as_text_cells(workbook).save(path)

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from inventory.errors import InvalidInputError
 from inventory.models import UtilizationSample
 from inventory.records.sheets import SHEETS_BY_KIND, SheetKind
+from inventory.views.cells import csv_cell, text_row
 from inventory.views.public import FIELDS, declared_only, load_public, sample_rows, table_of
 
 XLSX_MAX_ROWS = 1_048_576
@@ -85,7 +86,7 @@ def export_inventory(session: Session, target: Path, *, with_samples: bool = Fal
             sheet.append(headers)
             written[kind.value] = 0
             for row in rows:
-                sheet.append(row)
+                sheet.append(text_row(sheet, row))
                 written[kind.value] += 1
         target.parent.mkdir(parents=True, exist_ok=True)
         workbook.save(target)
@@ -99,6 +100,6 @@ def export_inventory(session: Session, target: Path, *, with_samples: bool = Fal
             writer.writerow(headers)
             written[kind.value] = 0
             for row in rows:
-                writer.writerow(row)
+                writer.writerow([csv_cell(v) for v in row])
                 written[kind.value] += 1
     return written

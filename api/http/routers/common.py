@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import Depends, Path, Query, Response
@@ -18,6 +19,16 @@ AnySelect = sa.Select[*tuple[Any, ...]]  # a select of any columns
 MAX_ID = 2**31 - 1  # ids and offsets beyond what the database's integers hold are refused, not a 500
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="the record's id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A download's ``Content-Disposition`` (RFC 6266): the UTF-8 name as ``filename*``, for names such as
+    a plan called 2027年迁移, with an ASCII ``filename`` for old clients."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"}
 
 
 class StrictBody(BaseModel):

@@ -12,7 +12,18 @@ from sqlmodel import col, select
 
 from api.http.auth import COSTS_READ, ESTATE_READ, ROLE_PERMISSIONS, require, scope_department
 from api.http.deps import SessionDep
-from api.http.routers.common import AnySelect, Id, ListQueryDep, Page, as_json, filtered, not_found, page
+from api.http.routers.common import (
+    XLSX,
+    AnySelect,
+    Id,
+    ListQueryDep,
+    Page,
+    as_json,
+    attachment,
+    filtered,
+    not_found,
+    page,
+)
 from inventory.models import BusinessSystem, Department, Room, Server
 from inventory.models.estate import (
     BusinessSystemPublic,
@@ -182,7 +193,7 @@ def get_system_archive(system_id: Id, session: SessionDep, principal: Reader) ->
 
 
 @router.get("/systems/{system_id}/archive/xlsx", response_class=StreamingResponse,
-            responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+            responses={200: {"content": {XLSX: {}}}})
 def download_system_archive(system_id: Id, session: SessionDep, principal: Reader) -> StreamingResponse:
     """The system's archive as ``shangyun archive SYSTEM --xlsx`` writes it."""
     import io
@@ -194,5 +205,5 @@ def download_system_archive(system_id: Id, session: SessionDep, principal: Reade
     archive_workbook(archive, buffer)
     buffer.seek(0)
     code = archive.system["code"]
-    return StreamingResponse(buffer, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             headers={"Content-Disposition": f'attachment; filename="archive-{code}.xlsx"'})
+    return StreamingResponse(buffer, media_type=XLSX,
+                             headers=attachment(f"archive-{code}.xlsx"))

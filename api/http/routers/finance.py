@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.http.auth import COSTS_READ, require
 from api.http.deps import SessionDep
-from api.http.routers.common import from_object
+from api.http.routers.common import XLSX, attachment, from_object
 from inventory.users import Principal
 from migration_plans.finance import SavingsReport, savings_report
 from migration_plans.store import named_or_current
@@ -98,7 +98,7 @@ def get_savings(session: SessionDep, _: Finance, plan: PlanQuery = None,
 
 
 @router.get("/xlsx", response_class=StreamingResponse,
-            responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+            responses={200: {"content": {XLSX: {}}}})
 def download_savings(session: SessionDep, _: Finance, plan: PlanQuery = None) -> StreamingResponse:
     """The savings workbook (fiscal years, rooms, assumptions, in 万元), as ``shangyun report savings --xlsx``."""
     from migration_plans.export import finance_workbook
@@ -108,5 +108,5 @@ def download_savings(session: SessionDep, _: Finance, plan: PlanQuery = None) ->
     finance_workbook(report.model, report.status, buffer)
     buffer.seek(0)
     name = report.plan.replace("@", "-")
-    return StreamingResponse(buffer, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             headers={"Content-Disposition": f'attachment; filename="savings-{name}.xlsx"'})
+    return StreamingResponse(buffer, media_type=XLSX,
+                             headers=attachment(f"savings-{name}.xlsx"))

@@ -14,7 +14,7 @@ import socket
 
 import psutil
 
-from inventory.records.agent import AgentReport, Connection, Disk, Listening
+from inventory.records.agent import MAX_SOCKETS, AgentReport, Connection, Disk, Listening
 
 GB = 1024**3
 PSEUDO_FS = {"tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "autofs", "nsfs"}
@@ -67,8 +67,9 @@ def _sockets() -> tuple[list[Listening], list[Connection]]:
         if conn.status == psutil.CONN_ESTABLISHED and conn.raddr and getattr(conn.laddr, "port", None) not in listening:
             process = names.get(conn.pid) if conn.pid else None
             connections[(f"{conn.raddr.ip}:{conn.raddr.port}", process)] = None
-    return ([Listening(port=p, process=n) for p, n in sorted(listening.items())],
-            [Connection(remote=r, process=n) for r, n in connections])
+    # A report holds at most MAX_SOCKETS of each (the server refuses more): the first ones, in a stable order.
+    return ([Listening(port=p, process=n) for p, n in sorted(listening.items())[:MAX_SOCKETS]],
+            [Connection(remote=r, process=n) for r, n in sorted(connections, key=str)[:MAX_SOCKETS]])
 
 
 def collect_report(sample_seconds: float = 1.0, hostname: str | None = None) -> AgentReport:

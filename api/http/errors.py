@@ -4,18 +4,36 @@ An input error (422) with a ``field`` answers like FastAPI's own validation erro
 ["body", field], "msg": ..., "type": "value_error"}]}``, so clients read every input error the same way;
 every other error answers ``{"detail": "field: message"}`` (or just the message). The status is the
 error class's.
+
+Request validation errors (422) name the location and the rule, never the rejected input: a body may hold
+what JSON cannot carry back (Infinity, NaN, a lone surrogate), and echoing it would turn a 422 into a 500
+or reflect a secret someone pasted into the wrong field.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from inventory.errors import ShangyunError
 
 
+def _printable(part: Any) -> Any:
+    """A location part or message as JSON can carry it (a lone surrogate becomes its escape)."""
+    return part.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(part, str) else part
+
+
 def install(app: FastAPI) -> None:
-    """Map every ``ShangyunError`` a route raises to its answer."""
+    """Map every ``ShangyunError`` a route raises, and every request validation error, to its answer."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": [_printable(p) for p in error["loc"]], "msg": _printable(error["msg"]),
+                   "type": error["type"]} for error in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(ShangyunError)
     async def shangyun_error(request: Request, exc: ShangyunError) -> JSONResponse:

@@ -17,11 +17,13 @@ from sqlmodel import Session, select
 
 from inventory.audit import Actor
 from inventory.bulk import insert_samples
+from inventory.clock import today
 from inventory.errors import InvalidInputError
 from inventory.models import ObservedConnection, ObservedListener, Server
 from inventory.reconcile import observe
 from inventory.records.agent import AgentReport, Listening
 from inventory.rollups import recompute_rollups
+from inventory.settings import get_settings
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -38,6 +40,12 @@ def ingest_report(session: Session, report: AgentReport, tz: ZoneInfo, now: dt.d
     if report.collected_at > now + FUTURE_TOLERANCE:
         raise IngestError(field="collected_at", reason=f"{report.collected_at.isoformat()} is more than "
                           f"{int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes in the future; check the clock")
+    # The oldest day kept is counted from the business day, as the retention job counts it.
+    oldest = dt.datetime.combine(today() - dt.timedelta(days=get_settings().sample_retention_days), dt.time(),
+                                 tzinfo=tz)
+    if report.collected_at < oldest:
+        raise IngestError(field="collected_at", reason=f"{report.collected_at.isoformat()} is older than the "
+                          f"{get_settings().sample_retention_days} days samples are kept; check the clock")
     server = session.exec(select(Server).where(Server.hostname == report.hostname)).first()
     if server is None or server.id is None:
         raise IngestError(field="hostname", reason=f"{report.hostname!r} is not in the inventory; import it in a "
@@ -67,7 +75,7 @@ def agent_facts(report: AgentReport) -> dict[str, Any]:
 def split_remote(remote: str) -> tuple[str, int] | None:
     """``10.1.2.3:5432`` or ``[::1]:5432`` → (ip, port); None when there is no port."""
     host, _, port = remote.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or int(port) > 65535:
         return None
     return host.strip("[]"), int(port)
 

@@ -1,5 +1,11 @@
 """Capacity requests at the database edge: submit (decided at once), review the queue, list overdue.
 
+Decisions on one platform are taken one at a time: each locks the platform's row before it reads what is
+in use (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the database's write lock, taken by the first
+statement as ``BEGIN IMMEDIATE`` would), and commits before the next may read. A quota is raised on the
+platform only after the approval is committed; if the raise fails the request is marked so (queued,
+with the reason), which errs on the safe side.
+
 Department quotas come from ``SHANGYUN_DEPARTMENT_QUOTA_VCPUS`` / ``…_MEMORY_GB`` / ``…_STORAGE_GB``.
 What a department holds on a platform is its cloud instances (project ``dept-<code>`` or its code)
 plus the requests already approved for it there.
@@ -118,56 +124,85 @@ def raise_quota_with(cloud: str | None, kubeconfig: str | None = None, context: 
     return apply
 
 
-def _granted(decision: Decision, raise_quota: QuotaRaiser | None, platform: CloudPlatform, department: Department,
-             amount: dict[str, float]) -> Decision:
-    """An approval raises the quota on the platform; if that fails the request waits in the queue."""
+def decide_alone(session: Session, platform: str) -> None:
+    """Lock ``platform`` for one capacity decision, until the caller's commit; the first statement of it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(CloudPlatform.id).where(CloudPlatform.name == platform).with_for_update())
+    else:  # SQLite locks the whole database for the first write, and keeps it to the commit
+        session.execute(sa.update(CloudPlatform).where(col(CloudPlatform.name) == platform)
+                        .values(name=CloudPlatform.name).execution_options(synchronize_session=False))
+
+
+def _reason(decision: Decision) -> str:
+    return f"{decision.reason_zh} / {decision.reason_en}"[:1000]
+
+
+def _raise_after_commit(session: Session, request: CapacityRequest, decision: Decision,
+                        raise_quota: QuotaRaiser | None, platform: CloudPlatform, department: Department,
+                        actor: Actor) -> Decision:
+    """The committed approval raises the quota on the platform; if that fails the request goes back to
+    the queue with the reason (committed too)."""
     if decision.status != CapacityRequestStatus.APPROVED or raise_quota is None:
         return decision
     try:
-        raise_quota(platform, department, amount)
+        raise_quota(platform, department, _amount(request))
     except DriverError as exc:
-        return Decision("queued", f"approved, but the quota could not be raised: {exc}",
-                        f"已批准，但配额调整失败：{exc}")
-    return Decision("approved", f"{decision.reason_en}; quota raised on the platform",
-                    f"{decision.reason_zh}；平台配额已调整")
+        decision = Decision("queued", f"approved, but the quota could not be raised: {exc}",
+                            f"已批准，但配额调整失败：{exc}")
+    else:
+        decision = Decision("approved", f"{decision.reason_en}; quota raised on the platform",
+                            f"{decision.reason_zh}；平台配额已调整")
+    services.update(session=session, actor=actor, obj=request,
+                    changes={"status": CapacityRequestStatus(decision.status), "reason": _reason(decision)})
+    session.commit()
+    return decision
 
 
 def submit(session: Session, department: str, platform: str, amount: dict[str, float], purpose: str, actor: Actor,
            now: dt.datetime, raise_quota: QuotaRaiser | None = None) -> tuple[CapacityRequest, Decision]:
-    """Record a request and decide it at once (audited); an approval raises the quota through ``raise_quota``."""
+    """Record a request and decide it at once (audited, committed); an approval then raises the quota through
+    ``raise_quota``."""
     if any(v < 0 for v in amount.values()):
         raise InvalidInputError("sizes must not be negative", field="vcpus")
     if not purpose.strip():
         raise InvalidInputError("say what the capacity is for", field="purpose")
+    decide_alone(session, platform)
     dept, target = _lookup(session, department, platform)
     decision = admit(Ask(department, platform, amount, purpose), situation(session, dept, target, now.date()))
-    full = {r: float(amount.get(r, 0.0)) for r in RESOURCES}
-    decision = _granted(decision, raise_quota, target, dept, full)
     assert dept.id is not None and target.id is not None
     request = services.create(session=session, actor=actor, obj=CapacityRequest(
         department_id=dept.id, platform_id=target.id, vcpus=int(amount.get("vcpus", 0)),
         memory_gb=amount.get("memory_gb", 0.0), storage_gb=amount.get("storage_gb", 0.0), purpose=purpose.strip(),
-        status=CapacityRequestStatus(decision.status), reason=f"{decision.reason_zh} / {decision.reason_en}"[:1000],
-        requested_at=now,
-        decided_at=now))
-    return request, decision
+        status=CapacityRequestStatus(decision.status), reason=_reason(decision), requested_at=now, decided_at=now))
+    session.commit()
+    return request, _raise_after_commit(session, request, decision, raise_quota, target, dept, actor)
 
 
 def review_queued(session: Session, actor: Actor, now: dt.datetime,
                   raise_quota: QuotaRaiser | None = None) -> list[tuple[int, str]]:
-    """Decide the queued requests again (oldest first), e.g. after an expansion; (id, new status) of each."""
+    """Decide the queued requests again (oldest first), e.g. after an expansion, each alone and committed;
+    (id, new status) of each."""
+    queued = session.exec(select(CapacityRequest.id, CloudPlatform.name)
+                          .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id)
+                          .where(CapacityRequest.status == CapacityRequestStatus.QUEUED)
+                          .order_by(col(CapacityRequest.requested_at), col(CapacityRequest.id))).all()
+    session.commit()
     changed = []
-    for request in session.exec(select(CapacityRequest).where(CapacityRequest.status == CapacityRequestStatus.QUEUED)
-                                .order_by(col(CapacityRequest.requested_at))):
+    for request_id, platform_name in queued:
+        decide_alone(session, platform_name)
+        request = session.get(CapacityRequest, request_id, populate_existing=True)
+        if request is None or request.status != CapacityRequestStatus.QUEUED:  # decided meanwhile by another
+            session.commit()
+            continue
         dept = session.get(Department, request.department_id)
         platform = session.get(CloudPlatform, request.platform_id)
         assert dept is not None and platform is not None and request.id is not None
         decision = admit(Ask(dept.code, platform.name, _amount(request), request.purpose),
                          situation(session, dept, platform, now.date(), exclude=request.id))
-        decision = _granted(decision, raise_quota, platform, dept, _amount(request))
         services.update(session=session, actor=actor, obj=request, changes={
-            "status": decision.status, "reason": f"{decision.reason_zh} / {decision.reason_en}"[:1000],
-            "decided_at": now})
+            "status": CapacityRequestStatus(decision.status), "reason": _reason(decision), "decided_at": now})
+        session.commit()
+        decision = _raise_after_commit(session, request, decision, raise_quota, platform, dept, actor)
         changed.append((request.id, decision.status))
     return changed
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, CapacityRequest, CloudPlatform, Department
-from inventory.models.enums import CapacityRequestStatus, PlatformKind
+from inventory.models.enums import CapacityRequestStatus
 from scheduler.admission import Ask, Situation, admit, due_date
 from tests.conftest import run_cli
 
@@ -82,24 +82,46 @@ def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None
     assert reviewed.returncode == 0 and "queued request(s) reviewed" in reviewed.stdout
 
 
-def test_an_approval_raises_the_quota_or_waits_when_it_cannot() -> None:
-    """``raise_quota`` is the hook the real drivers plug into (tested against the test cloud below)."""
+def test_an_approval_raises_the_quota_after_its_commit_or_waits_when_it_cannot(db_url: str,
+                                                                              tiny_estate: Path) -> None:
+    """``raise_quota`` is the hook the real drivers plug into (tested against the test cloud below). It runs
+    only once the approval is committed (another connection already sees it), and a failed raise puts the
+    request back in the queue with the reason, committed too."""
     from drivers.errors import DriverError
-    from inventory.models import CloudPlatform, Department
-    from scheduler.admission import Decision
-    from scheduler.requests import _granted
+    from inventory.audit import Actor
+    from scheduler.requests import submit
 
-    calls: list[dict[str, float]] = []
-    platform, department = CloudPlatform(name="p", kind=PlatformKind.OPENSTACK, mlps_level=3, vcpus=1, memory_gb=1,
-                                         storage_gb=1), Department(code="D1", name="d")
-    approved = Decision("approved", "fits", "可以")
-    done = _granted(approved, lambda p, d, amount: calls.append(amount), platform, department, {"vcpus": 4.0})
-    assert done.status == "approved" and "quota raised" in done.reason_en and calls == [{"vcpus": 4.0}]
+    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        platform = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "openstack")).first()
+        department = session.exec(select(Department)).first()
+    assert platform is not None and department is not None
+    seen: list[tuple[dict[str, float], list[str]]] = []
 
-    def failing(p: object, d: object, amount: object) -> None:
+    def raising(p: CloudPlatform, d: Department, amount: dict[str, float]) -> None:
+        with Session(engine) as other:  # what everybody else sees while the quota is raised
+            seen.append((amount, [r.status for r in other.exec(select(CapacityRequest))]))
+
+    def failing(p: CloudPlatform, d: Department, amount: dict[str, float]) -> None:
         raise DriverError("cloud 'x' not usable (ConnectFailure)")
 
-    waiting = _granted(approved, failing, platform, department, {"vcpus": 4.0})
-    assert waiting.status == "queued" and "could not be raised: cloud 'x' not usable" in waiting.reason_en
-    rejected = Decision("rejected", "no", "否")
-    assert _granted(rejected, failing, platform, department, {}) is rejected
+    now = dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)
+    with Session(engine) as session:
+        _, decision = submit(session, department.code, platform.name, {"vcpus": 4.0}, "portal", Actor("t"), now,
+                             raising)
+    assert decision.status == "approved" and "quota raised" in decision.reason_en
+    assert seen == [({"vcpus": 4.0, "memory_gb": 0.0, "storage_gb": 0.0}, ["approved"])]
+    with Session(engine) as session:
+        waiting, decision = submit(session, department.code, platform.name, {"vcpus": 4.0}, "mail", Actor("t"), now,
+                                   failing)
+        assert waiting.id is not None
+    assert decision.status == "queued" and "could not be raised: cloud 'x' not usable" in decision.reason_en
+    with Session(engine) as session:
+        stored = session.get(CapacityRequest, waiting.id)
+        assert stored is not None and stored.status == "queued" and "could not be raised" in (stored.reason or "")
+    with Session(engine) as session:
+        _, decision = submit(session, department.code, platform.name, {"vcpus": 10**6}, "all", Actor("t"), now,
+                             failing)
+    assert decision.status == "rejected"  # a rejection never touches the platform
+    engine.dispose()

@@ -198,6 +198,10 @@ def test_department_users_see_and_change_only_their_own(api: Api) -> None:
         assert 0 < listed["total"] < everyone["total"]
         codes = {item.get("department_code", item.get("code")) for item in listed["items"]}
         assert codes == {api.own["department"]}
+    own_rooms = {r["code"] for r in api.call("GET", "/api/v1/rooms?limit=500", "department").json()["items"]}
+    flags = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "department").json()}
+    every_flag = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "admin").json()}
+    assert flags == every_flag & own_rooms and every_flag - own_rooms  # other departments' rooms are not shown
     before = _count(api.db_url, CapacityRequest)
     foreign = api.call("POST", "/api/v1/capacity-requests", "department", {
         "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"})

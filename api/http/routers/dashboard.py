@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
-from api.http.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, require
+from api.http.auth import COSTS_READ, DASHBOARD, PLANS_READ, ROLE_PERMISSIONS, require, scope_department
 from api.http.cache import TtlCache
 from api.http.deps import SessionDep
 from api.http.routers.common import from_object
@@ -203,10 +203,14 @@ def get_platform_hosts(name: str, session: SessionDep, _: Viewer) -> list[CloudH
 @router.get("/room-flags", response_model=list[RoomFlagOut])
 def get_room_flags(session: SessionDep, principal: Viewer) -> list[RoomFlagOut]:
     """Active rooms ranked by how much closing them next is worth, with reasons and what blocks them
-    (figures up to 15 s old)."""
+    (figures up to 15 s old). A department user sees its own department's rooms only."""
     costs = COSTS_READ in ROLE_PERMISSIONS[principal.role]
     flags: list[RoomFlagOut] = FIGURES.get(("room-flags", costs), lambda: _room_flags(session, costs))
-    return flags
+    own = scope_department(principal)
+    if own is None:
+        return flags
+    mine = set(session.exec(select(Room.code).where(Room.department_id == own)))
+    return [f for f in flags if f.room in mine]
 
 
 def _room_flags(session: Session, costs: bool) -> list[RoomFlagOut]:

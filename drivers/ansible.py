@@ -2,25 +2,36 @@
 
 A failed playbook is a *result* (status, return code, per-host outcome, artifacts path), not an
 exception, as ansible-runner itself has it; only a run that cannot start raises ``DriverError``.
-Events stream to ``on_event`` as they happen. Extra variables whose name contains ``password``,
-``secret`` or ``token`` go to Ansible through ansible-runner's ``env/extravars`` file and are masked
-in the returned parameters, so they never reach Shangyun's event log.
+Events stream to ``on_event`` as they happen.
+
+Secrets: a variable whose name contains ``pass``, ``secret``, ``token`` or ``key`` is masked wherever
+Shangyun shows or records it (``masked``). Its value, when it carries one (not a ``…_file`` path), is
+given as ``{env: NAME}`` or ``{file: PATH}`` and read only when the playbook starts. It reaches Ansible
+in an extra-variables file of its own (mode 0600, on tmpfs where there is one, removed when the run
+ends); the inventory and extra variables hold ``{{ shangyun_secret_N }}`` in its place, and
+ansible-runner's env files are suppressed, so nothing it keeps (``inventory/hosts.json``, ``env/``,
+the artifacts with their ``command`` file) contains the secret.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drivers.errors import DriverError
-from inventory.settings import executable_path, get_settings
+from inventory.settings import environment_secret, executable_path, get_settings
 
 CHECKOUT_PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
-SECRET_MARKERS = ("password", "secret", "token")
+SECRET_MARKERS = ("pass", "secret", "token", "key")
+SECRET_SOURCES = ("env", "file")
 
 
 @dataclass(frozen=True)
@@ -64,9 +75,107 @@ def _message(result: dict[str, Any]) -> str:
     return (f"{message}: {stderr}" if message and stderr else message or stderr)[:500]
 
 
+def secret_name(name: str) -> bool:
+    """Whether a variable called ``name`` is masked in output and events."""
+    return any(m in name.lower() for m in SECRET_MARKERS)
+
+
+def carries_secret(name: str) -> bool:
+    """Whether ``name``'s value is itself a secret (``…_file`` variables hold a path to one)."""
+    return secret_name(name) and not name.lower().endswith("_file")
+
+
+def is_reference(value: Any) -> bool:
+    """``{env: NAME}`` or ``{file: PATH}``."""
+    return (isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in SECRET_SOURCES
+            and isinstance(next(iter(value.values())), str) and bool(next(iter(value.values()))))
+
+
+def is_literal(value: Any) -> bool:
+    """A value that can be a secret: text or a number (not a flag such as ``ansible_host_key_checking``)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def masked(variables: Mapping[str, Any]) -> dict[str, Any]:
     """``variables`` with secret-looking values replaced, for events and logs."""
-    return {k: ("***" if any(m in k.lower() for m in SECRET_MARKERS) else v) for k, v in variables.items()}
+    return {k: ("***" if secret_name(k) else v) for k, v in variables.items()}
+
+
+def reveal(name: str, value: Any) -> str:
+    """The secret ``value`` stands for (a reference is read now); the error names the variable, never the value."""
+    if not is_reference(value):
+        return str(value)
+    source, where = next(iter(value.items()))
+    if source == "env":
+        found = environment_secret(where)
+        if found is None:
+            raise DriverError(f"{name}: environment variable {where} is not set")
+        return found
+    try:
+        return Path(where).read_text(encoding="utf-8").rstrip("\n")
+    except OSError as exc:
+        raise DriverError(f"{name}: cannot read {where} ({exc.strerror})") from None
+
+
+class _SecretsAside:
+    """Replace each secret value in an inventory or extra variables by a reference to an extra variable
+    of its own, collecting the values for a private extra-variables file."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.sources: set[str] = set()  # environment variables a reference named
+
+    def hides(self, name: str, value: str) -> bool:
+        """Whether the environment variable ``name`` is kept from Ansible and its artifacts."""
+        return (name.startswith("SHANGYUN_") or carries_secret(name) or name in self.sources
+                or value in self.values.values())
+
+    def variables(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(values)
+        for name, value in values.items():
+            templated = isinstance(value, str) and "{{" in value  # e.g. from Ansible Vault: Ansible resolves it
+            if carries_secret(name) and not templated and (is_reference(value) or is_literal(value)):
+                if is_reference(value) and "env" in value:
+                    self.sources.add(value["env"])
+                key = f"shangyun_secret_{len(self.values)}"
+                self.values[key] = reveal(name, value)
+                out[name] = "{{ " + key + " }}"
+        return out
+
+    @contextmanager
+    def file(self) -> Iterator[str | None]:
+        """``-e @FILE`` for ansible-playbook, the file readable by this user only, in memory where the system
+        has a tmpfs (``/dev/shm``), and removed when the run ends; None without secrets. Values are
+        ``!unsafe``, so Ansible never templates a secret that happens to hold ``{{``."""
+        if not self.values:
+            yield None
+            return
+        folder = Path(tempfile.mkdtemp(prefix="shangyun-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+        path = folder / "secrets.yml"
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.writelines(f"{k}: !unsafe {json.dumps(v)}\n" for k, v in self.values.items())
+            yield f"-e @{shlex.quote(str(path))}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def group(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        out = dict(group)
+        if isinstance(group.get("vars"), Mapping):
+            out["vars"] = self.variables(group["vars"])
+        if isinstance(group.get("hosts"), Mapping):
+            out["hosts"] = {h: self.variables(v) if isinstance(v, Mapping) else v for h, v in group["hosts"].items()}
+        if isinstance(group.get("children"), Mapping):
+            out["children"] = {g: self.group(c) if isinstance(c, Mapping) else c
+                               for g, c in group["children"].items()}
+        if isinstance(group.get("hostvars"), Mapping):  # _meta
+            out["hostvars"] = {h: self.variables(v) if isinstance(v, Mapping) else v
+                               for h, v in group["hostvars"].items()}
+        return out
+
+    def inventory(self, inventory: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: self.group(g) if isinstance(g, Mapping) else g for name, g in inventory.items()}
 
 
 def playbooks_dir() -> Path:
@@ -112,7 +221,7 @@ def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
     reading; its path is in the result. ``env`` adds Ansible settings (``ANSIBLE_TIMEOUT``, say);
     ``on_raw_event`` sees every ansible-runner event whole, for callers that read results (facts).
     """
-    import ansible_runner
+    import ansible_runner.interface
 
     playbooks = playbooks_dir()
     path = playbook if isinstance(playbook, Path) else playbooks / f"{playbook}.yml"
@@ -145,13 +254,21 @@ def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
         return True
 
     artifacts_root.mkdir(parents=True, exist_ok=True)
+    secrets = _SecretsAside()
+    hidden_inventory = str(inventory.resolve()) if isinstance(inventory, Path) else secrets.inventory(inventory)
+    hidden_extravars = secrets.variables(extravars or {})
     try:
-        runner = ansible_runner.run(
-            private_data_dir=str(artifacts_root), playbook=str(path),
-            inventory=str(inventory.resolve()) if isinstance(inventory, Path) else dict(inventory),
-            extravars=dict(extravars or {}), limit=limit, forks=forks, quiet=True, timeout=timeout,
-            event_handler=handle, envvars={"PATH": _search_path(), "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                                           "ANSIBLE_ROLES_PATH": str(playbooks / "roles"), **(env or {})})
+        with secrets.file() as secret_args:
+            runner = ansible_runner.interface.init_runner(
+                private_data_dir=str(artifacts_root), playbook=str(path), inventory=hidden_inventory,
+                extravars=hidden_extravars, cmdline=secret_args, limit=limit, forks=forks, quiet=True,
+                timeout=timeout, event_handler=handle, suppress_env_files=True,
+                envvars={"PATH": _search_path(), "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                         "ANSIBLE_ROLES_PATH": str(playbooks / "roles"), **(env or {})})
+            # ansible-runner hands Ansible a copy of this process's environment and writes it into the run's
+            # ``command`` artifact: Shangyun's own settings and every secret stay out of both.
+            runner.config.env = {k: v for k, v in runner.config.env.items() if not secrets.hides(k, v)}
+            runner.run()
     except (OSError, ValueError) as exc:  # ansible-runner's ConfigurationError derives from Exception
         raise DriverError(f"{name}: ansible-runner could not start ({type(exc).__name__})") from None
     outcomes = {h: HostOutcome(**v) for h, v in hosts.items()}

@@ -196,6 +196,11 @@ def set_for_worker_processes(name: str, value: str) -> None:
     get_scheduler_settings.cache_clear()
 
 
+def environment_secret(name: str) -> str | None:
+    """A secret a site profile names as ``{env: NAME}``: the variable's value, or None when it is unset."""
+    return os.environ.get(name)
+
+
 def executable_path() -> str:
     """PATH with this interpreter's directory first, so a venv's tools (ansible-playbook) are found without
     activating it."""

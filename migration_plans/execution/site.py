@@ -3,12 +3,15 @@
 The plan says *what* moves where; the site says *how*: how Ansible reaches the source servers, where
 each system's data lives and where it lands, which ``clouds.yaml`` cloud stands behind each planned
 OpenStack platform, and how steps are timed. Secrets stay in Ansible's and openstacksdk's own files
-(SSH keys, ``clouds.yaml``); the profile only names them.
+(SSH keys, ``clouds.yaml``) or in the environment; the profile only names them: a variable whose name
+says it holds a secret (``ansible_become_pass``, ``…_token``) is given as ``{env: NAME}`` or
+``{file: PATH}`` and read when the playbook starts, never stored with the run.
 
 Example::
 
     connection: ssh                    # or local: this machine stands in for every source server
-    ansible_vars: {ansible_user: ops, ansible_ssh_private_key_file: /etc/shangyun/id_ed25519}
+    ansible_vars: {ansible_user: ops, ansible_ssh_private_key_file: /etc/shangyun/id_ed25519,
+                   ansible_become_pass: {env: SHANGYUN_BECOME_PASS}}
     data_paths: {S0001: [/srv/app/data]}
     target_root: /srv/migrated         # on the target: <target_root>/<system code>/<path name>
     address_root: /etc/shangyun/addr   # stand-in for the DNS record clients resolve
@@ -27,8 +30,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drivers.ansible import carries_secret, is_literal
 from inventory.errors import InvalidInputError
 
 
@@ -117,6 +121,16 @@ class Site(BaseModel):
     kubernetes: KubernetesSite | None = None
     step_timeout: int = Field(default=900, ge=1)
     artifacts: str = ".shangyun-runs"
+
+    @field_validator("ansible_vars", "target_ansible_vars")
+    @classmethod
+    def _secrets_by_reference(cls, variables: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A secret is named, never written here: the profile is stored with each run."""
+        for name, value in (variables or {}).items():
+            if carries_secret(name) and is_literal(value) and not (isinstance(value, str) and "{{" in value):
+                raise ValueError(f"{name}: give the secret as {{env: VARIABLE}} or {{file: PATH}}, not its value "
+                                 "(the profile is stored with the run)")
+        return variables
 
     def checks_of(self, system: str) -> SystemChecks:
         return self.checks.get(system) or SystemChecks()

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
                                   description="keys the hashes of API tokens; must be set outside development")
     login_hours: float = Field(12.0, gt=0, description="how long a dashboard login lasts")
     max_upload_mb: float = Field(50.0, gt=0, description="largest workbook the API accepts")
+    max_sheet_rows: int = Field(2_000_000, gt=0, description="rows a survey sheet may hold (more is refused)")
+    max_workbook_unpacked_mb: float = Field(1024.0, gt=0, description="an .xlsx workbook's size once unzipped")
+    max_workbook_members: int = Field(1000, gt=0, description="files inside an .xlsx workbook")
     today: dt.date | None = Field(None, description="pins the business day (YYYY-MM-DD) for reproducible runs "
                                   "and tests; unset, it is today in `timezone`")
 

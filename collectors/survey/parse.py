@@ -177,9 +177,11 @@ def bind_layout(raw: RawSheet, spec: SheetSpec, tz: ZoneInfo, errors: list[RowEr
             errors.append(RowError(raw.name, header_row, header, "", f"unknown unit {unit!r}; allowed: {allowed}"))
             continue
         bound[col.field] = BoundColumn(col, position, header, make_converter(col, col.units[unit], tz))
-    for col in spec.columns:
-        if col.required and col.field not in bound:
-            errors.append(RowError(raw.name, header_row, f"{col.zh}/{col.en}", "", "required column missing"))
+    missing = [col for col in spec.columns if col.required and col.field not in bound]
+    for col in missing:
+        errors.append(RowError(raw.name, header_row, f"{col.zh}/{col.en}", "", "required column missing"))
+    if missing:  # no row of it can be used; the errors say which columns to add
+        return None
     return SheetLayout(spec, raw.name, header_row, list(bound.values()))
 
 

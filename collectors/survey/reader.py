@@ -3,12 +3,17 @@
 CSV files may be UTF-8 (with or without BOM) or GBK/GB18030, as Chinese Excel saves them; the
 encoding is detected from the bytes. Rows are yielded lazily with spreadsheet row numbers (row 1 is
 the first line), so a million-row samples file is never held in memory.
+
+Limits (settings): rows per sheet, and for a workbook its member count and unzipped size, checked
+before anything is unpacked. A workbook's declared dimension (``A1:XFD1048576``, or one that
+understates its rows) is ignored: every row present is read, and nothing past the last one.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -18,6 +23,7 @@ from typing import Any
 import openpyxl
 
 from inventory.errors import InvalidInputError
+from inventory.settings import get_settings
 from inventory.views.cells import csv_text
 
 
@@ -59,7 +65,10 @@ def _count_lines(path: Path) -> int:
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
     with path.open(encoding=encoding, newline="") as handle:
         try:
+            limit = get_settings().max_sheet_rows
             for number, row in enumerate(csv.reader(handle), start=1):
+                if number > limit:
+                    raise _too_many_rows(path.name, limit)
                 yield number, [csv_text(cell) for cell in row]  # an export's '=… is the text =…
         except UnicodeDecodeError as exc:
             raise SurveyFileError(f"{path.name}: not valid {encoding} text ({exc.reason})") from None
@@ -73,9 +82,38 @@ def _csv_sheet(path: Path) -> RawSheet:
     return RawSheet(path.stem, _csv_rows(path, encoding), total)
 
 
-def _xlsx_rows(worksheet: Any) -> Iterator[tuple[int, list[Any]]]:
+def _too_many_rows(sheet: str, limit: int) -> SurveyFileError:
+    return SurveyFileError(f"{sheet}: more than {limit:,} rows (SHANGYUN_MAX_SHEET_ROWS); split the file")
+
+
+def _xlsx_rows(worksheet: Any, limit: int) -> Iterator[tuple[int, list[Any]]]:
     for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        if number > limit:
+            raise _too_many_rows(worksheet.title, limit)
         yield number, list(row)
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a zip bomb before openpyxl unpacks anything: too many members, or too large unpacked."""
+    settings = get_settings()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SurveyFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
+    if len(members) > settings.max_workbook_members:
+        raise SurveyFileError(f"{path.name}: {len(members):,} files inside the workbook, more than "
+                              f"{settings.max_workbook_members:,} (SHANGYUN_MAX_WORKBOOK_MEMBERS)")
+    unpacked = sum(m.file_size for m in members) / (1 << 20)
+    if unpacked > settings.max_workbook_unpacked_mb:
+        raise SurveyFileError(f"{path.name}: {unpacked:,.0f} MB once unzipped, more than "
+                              f"{settings.max_workbook_unpacked_mb:,.0f} MB (SHANGYUN_MAX_WORKBOOK_UNPACKED_MB)")
+
+
+def _xlsx_sheet(worksheet: Any, limit: int) -> RawSheet:
+    declared = worksheet.max_row  # the file's own claim: a progress hint only
+    worksheet.reset_dimensions()  # read every row there is, no more and no fewer than the claim
+    return RawSheet(worksheet.title, _xlsx_rows(worksheet, limit), declared)
 
 
 def open_survey(path: Path, stack: ExitStack) -> list[RawSheet]:
@@ -91,10 +129,11 @@ def open_survey(path: Path, stack: ExitStack) -> list[RawSheet]:
     if suffix == ".csv":
         return [_csv_sheet(path)]
     if suffix in (".xlsx", ".xlsm"):
+        _check_archive(path)
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise SurveyFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
         stack.callback(workbook.close)
-        return [RawSheet(ws.title, _xlsx_rows(ws), ws.max_row) for ws in workbook.worksheets]
+        return [_xlsx_sheet(ws, get_settings().max_sheet_rows) for ws in workbook.worksheets]
     raise SurveyFileError(f"{path.name}: expected an .xlsx workbook, a .csv file or a folder of .csv files")

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET),
                                   description="keys the hashes of API tokens; must be set outside development")
     login_hours: float = Field(12.0, gt=0, description="how long a dashboard login lasts")
+    password_hash_concurrency: int = Field(2, ge=1, le=64, description="Argon2 hashes at once (64 MiB each)")
+    login_free_failures: int = Field(3, ge=1, description="failed logins for one username before backoff")
+    login_free_failures_per_address: int = Field(20, ge=1, description="failed logins from one address "
+                                                 "before backoff")
+    login_max_delay_s: float = Field(900.0, gt=0, description="the longest a throttled login must wait")
     max_upload_mb: float = Field(50.0, gt=0, description="largest workbook the API accepts")
     max_sheet_rows: int = Field(2_000_000, gt=0, description="rows a survey sheet may hold (more is refused)")
     max_workbook_unpacked_mb: float = Field(1024.0, gt=0, description="an .xlsx workbook's size once unzipped")

@@ -112,11 +112,13 @@ def _dashboard_login() -> None:
     from inventory.audit import Actor
     from inventory.db import session_scope
     from inventory.models import User
-    from inventory.users import add_user
+    from inventory.users import add_user, password_problem
 
     with session_scope() as session:
         exists = session.exec(select(User).where(User.username == "admin")).first() is not None
         password = None if exists else secrets.token_urlsafe(12)
+        while password is not None and password_problem("admin", password):  # e.g. "admin" by chance
+            password = secrets.token_urlsafe(12)
         if password is not None:
             add_user(session, "admin", password, "admin", None, Actor.cli(), "demo administrator")
     console.print("start the server:  shangyun serve        (or .venv/bin/shangyun serve)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -40,24 +40,102 @@ def add_command(
 def token_command(
     username: Annotated[str, typer.Argument(help="the user the token acts for")],
     name: Annotated[str, typer.Option(help="what the token is for, e.g. grafana")] = "api",
-    days: Annotated[float | None, typer.Option(min=0.001, help="expires after this many days (default: never)")]
-    = None,
+    days: Annotated[float, typer.Option(min=0.001, max=3650, help="expires after this many days")] = 90.0,
 ) -> None:
-    """Issue an API token; it is printed once and only its keyed hash is kept."""
+    """Issue an API token (90 days unless --days says otherwise); printed once, only its keyed hash is kept."""
     import datetime as dt
 
-    from sqlmodel import select
-
     from inventory.db import session_scope
-    from inventory.models import User
     from inventory.users import issue_token
 
     with session_scope() as session:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise InvalidInputError(f"no user {username!r}")
-        token = issue_token(session, user, name, dt.timedelta(days=days) if days else None)
+        token = issue_token(session, _user(session, username), name, dt.timedelta(days=days))
     sys.stdout.write(token + "\n")
+
+
+def _user(session: Any, username: str) -> Any:
+    from inventory.users import find_user
+
+    user = find_user(session, username)
+    if user is None:
+        raise InvalidInputError(f"no user {username!r}", field="username")
+    return user
+
+
+def _set_active(username: str, active: bool) -> None:
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.users import set_active
+
+    with session_scope() as session:
+        set_active(session, _user(session, username), active, Actor.cli())
+    console.print(f"user {username} {'enabled' if active else 'disabled'}", markup=False)
+
+
+@user_app.command("disable")
+def disable_command(username: Annotated[str, typer.Argument(help="the user to disable")]) -> None:
+    """Disable a user: logins fail and every token stops working (within 30 s on running servers)."""
+    _set_active(username, False)
+
+
+@user_app.command("enable")
+def enable_command(username: Annotated[str, typer.Argument(help="the user to enable")]) -> None:
+    """Enable a disabled user again."""
+    _set_active(username, True)
+
+
+@user_app.command("tokens")
+def tokens_command(username: Annotated[str, typer.Argument(help="whose tokens")]) -> None:
+    """A user's tokens: id, name, created and expiry (never the tokens themselves)."""
+    from sqlmodel import col, select
+
+    from inventory.db import session_scope
+    from inventory.models import ApiToken
+
+    table = Table(title=f"tokens of {username}")
+    for column in ("id", "name", "created", "expires"):
+        table.add_column(column)
+    with session_scope() as session:
+        user = _user(session, username)
+        for t in session.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id))):
+            table.add_row(str(t.id), t.name, f"{t.created_at:%Y-%m-%d %H:%M}",
+                          f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never")
+    console.print(table)
+
+
+@user_app.command("revoke")
+def revoke_command(
+    username: Annotated[str, typer.Argument(help="whose token")],
+    token_id: Annotated[int | None, typer.Argument(help="the token's id (`shangyun user tokens`); all if left out")]
+    = None,
+) -> None:
+    """Revoke one of a user's tokens, or all of them (within 30 s on running servers)."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.users import revoke_tokens
+
+    with session_scope() as session:
+        count = revoke_tokens(session, _user(session, username), Actor.cli(), token_id=token_id)
+    if token_id is not None and not count:
+        raise InvalidInputError(f"{username} has no token #{token_id}", field="token_id")
+    console.print(f"{count} token(s) of {username} revoked", markup=False)
+
+
+@user_app.command("passwd")
+def passwd_command(
+    username: Annotated[str, typer.Argument(help="whose password")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Set a user's password (the policy applies); their login sessions end."""
+    from inventory.audit import Actor
+    from inventory.db import session_scope
+    from inventory.users import set_password
+
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin
+                else typer.prompt("new password", hide_input=True, confirmation_prompt=True))
+    with session_scope() as session:
+        set_password(session, _user(session, username), password, Actor.cli())
+    console.print(f"password of {username} changed", markup=False)
 
 
 @user_app.command("list")

@@ -45,6 +45,11 @@ class TtlCache(Generic[V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def drop(self, key: Hashable) -> None:
+        """Forget ``key`` (e.g. a revoked token)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     DELETE = "delete"
     IMPORT = "import"
     VERIFY = "verify"  # functional verification of a migrated system, with every check's result
+    LOGIN_FAILED = "login_failed"  # a wrong username or password (the name tried, never the password)
 
 
 class Strategy(StrEnum):

@@ -1,0 +1,160 @@
+"""Logins and accounts under attack (issue 15 §5), against a real ``shangyun serve`` and the real CLI.
+
+Attacks reproduced:
+- 50 wrong passwords in a row, then the right one worked at once (no throttle), and failures were not
+  logged;
+- 40 concurrent logins took the server from 145 MB to 1.1 GB (Argon2, 64 MiB each) and stalled ``/healthz``;
+- ``aaaaaaaaaa`` accepted as an admin password, and usernames ``""``, ``"  "`` and ``"admin "`` accepted
+  (two "admin" users);
+- no way to disable a user, list or revoke tokens, change a password or log out; API tokens never
+  expired by default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from sqlmodel import Session, col, select
+
+from inventory.db import create_db_engine
+from inventory.models import ApiToken, AuditLog
+from tests.api_server import PASSWORD, Seeded, seed, serve
+from tests.conftest import SHANGYUN, run_cli
+
+
+@pytest.fixture
+def served(db_url: str, tiny_estate: Path, tmp_path: Path) -> Iterator[tuple[str, Seeded, psutil.Process]]:
+    seeded = seed(db_url, tiny_estate)
+    process, base = serve(db_url, tmp_path / "serve.log")
+    try:
+        yield base, seeded, psutil.Process(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _login(base: str, username: str, password: str) -> httpx.Response:
+    return httpx.post(base + "/api/v1/auth/login", json={"username": username, "password": password}, timeout=60)
+
+
+def _add_user(db_url: str, username: str, password: str, role: str = "viewer") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SHANGYUN, "user", "add", username, "--role", role, "--password-stdin"],
+                          input=password + "\n", capture_output=True, text=True, check=False,
+                          env=os.environ | {"SHANGYUN_DATABASE_URL": db_url})
+
+
+def test_failed_logins_back_off_and_are_audited(served: tuple[str, Seeded, psutil.Process]) -> None:
+    base, seeded, _ = served
+    for _ in range(3):
+        assert _login(base, "u-viewer", "not-the-password").status_code == 401
+    throttled = _login(base, "U-Viewer ", PASSWORD)  # the same name as people read it; right password
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+    time.sleep(int(throttled.headers["retry-after"]) + 0.2)
+    assert _login(base, "u-viewer", PASSWORD).status_code == 200
+    engine = create_db_engine(seeded.db_url)
+    with Session(engine) as session:
+        failures = session.exec(select(AuditLog).where(AuditLog.action == "login_failed")).all()
+    engine.dispose()
+    assert [(f.entity, f.entity_id) for f in failures] == [("user", "u-viewer")] * 3
+    assert all(PASSWORD not in str(f.after) and "not-the-password" not in str(f.after) for f in failures)
+
+
+def test_a_login_flood_keeps_memory_bounded_and_health_answering(
+        served: tuple[str, Seeded, psutil.Process]) -> None:
+    base, _, server = served
+    baseline = server.memory_info().rss
+    peak, slowest_health, answers = baseline, 0.0, []
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak, slowest_health
+        while not stop.is_set():
+            peak = max(peak, server.memory_info().rss)
+            started = time.monotonic()
+            assert httpx.get(base + "/healthz", timeout=10).status_code == 200
+            slowest_health = max(slowest_health, time.monotonic() - started)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=lambda: answers.append(_login(base, "u-admin", PASSWORD).status_code))
+               for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    stop.set()
+    watcher.join(30)
+    assert answers.count(200) == 40, answers
+    # two Argon2 hashes at a time (64 MiB each) and the rest waiting; 40 at once took about 1 GB
+    assert peak - baseline < 320 * 2**20, (baseline, peak)
+    assert slowest_health < 1.0
+
+
+def test_passwords_and_usernames_follow_the_policy(db_url: str, tiny_estate: Path) -> None:
+    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
+    good = "Sturdy-lantern-42"
+    assert _add_user(db_url, "admin", good, "admin").returncode == 0
+    for password, why in (("aaaaaaaaaaaa", "different characters"), ("short-pw", "at least 12"),
+                          ("my-alice-password!", "username"), ("Password1234", "common")):
+        refused = _add_user(db_url, "alice", password)
+        assert refused.returncode == 2 and why in refused.stderr, (password, refused.stderr)
+    for name in ("", "  ", "admin ", "ADMIN", "ａｄｍｉｎ"):  # ＡＤＭＩＮ in full width is NFKC "admin" too
+        refused = _add_user(db_url, name, good)
+        assert refused.returncode == 2 and "username" in refused.stderr, (name, refused.stderr)
+    assert run_cli("user", "list", db_url=db_url).stdout.count("admin") == 2  # the user and its role
+
+
+def test_accounts_can_be_disabled_tokens_listed_revoked_and_sessions_ended(
+        served: tuple[str, Seeded, psutil.Process]) -> None:
+    base, seeded, _ = served
+    db = seeded.db_url
+    issued = run_cli("user", "token", "u-operator", "--name", "script", db_url=db)
+    script = issued.stdout.strip()
+    engine = create_db_engine(db)
+    with Session(engine) as session:
+        row = session.exec(select(ApiToken).where(ApiToken.name == "script")).one()
+    assert row.expires_at is not None
+    lifetime = row.expires_at.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)
+    assert abs(lifetime - dt.timedelta(days=90)) < dt.timedelta(minutes=5)
+    listed = run_cli("user", "tokens", "u-operator", db_url=db).stdout
+    assert "script" in listed and script not in listed
+    assert run_cli("user", "revoke", "u-operator", str(row.id), db_url=db).returncode == 0
+    assert httpx.get(base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {script}"}).status_code == 401
+
+    token = _login(base, "u-finance", PASSWORD).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(base + "/api/v1/auth/me", headers=auth).status_code == 200
+    mine = httpx.get(base + "/api/v1/auth/tokens", headers=auth).json()
+    assert {t["name"] for t in mine} == {"api", "login"} and all("token" not in t for t in mine)
+    assert httpx.post(base + "/api/v1/auth/logout", headers=auth).status_code == 204
+    assert httpx.get(base + "/api/v1/auth/me", headers=auth).status_code == 401  # at once, on this server
+
+    token = _login(base, "u-finance", PASSWORD).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    weak = httpx.post(base + "/api/v1/auth/password", headers=auth, json={"current": PASSWORD, "new": "aaaaaaaaaaaa"})
+    assert weak.status_code == 422 and "password" in weak.text
+    new = "Another-sturdy-lantern-7"
+    assert httpx.post(base + "/api/v1/auth/password", headers=auth,
+                      json={"current": PASSWORD, "new": new}).status_code == 204
+    assert httpx.get(base + "/api/v1/auth/me", headers=auth).status_code == 401  # login sessions end
+    assert _login(base, "u-finance", new).status_code == 200
+
+    assert run_cli("user", "disable", "u-department", db_url=db).returncode == 0
+    assert _login(base, "u-department", PASSWORD).status_code == 401
+    assert run_cli("user", "enable", "u-department", db_url=db).returncode == 0
+    assert _login(base, "u-department", PASSWORD).status_code == 200
+    with Session(engine) as session:
+        changes = session.exec(select(AuditLog).where(AuditLog.entity == "user", AuditLog.action == "update")
+                               .order_by(col(AuditLog.id))).all()
+    engine.dispose()
+    assert [c.after for c in changes] == [{"password": "changed"}, {"active": False}, {"active": True}]

@@ -42,8 +42,8 @@ def resolve(session: Session, ref: str) -> Plan:
     name, _, version = ref.partition("@")
     query = select(Plan).where(Plan.name == name)
     if version:
-        if not version.isdigit():
-            raise PlanNotFoundError(f"{ref!r}: the version after @ must be a number")
+        if not version.isdigit() or len(version) > 9:  # beyond the database's integers: no such plan
+            raise PlanNotFoundError(f"{ref!r}: the version after @ must be a number (at most 9 digits)")
         query = query.where(Plan.version == int(version))
     found = session.exec(query.order_by(col(Plan.version).desc())).first()
     if found is None:

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session, select
 
 from api.http.request_context import RequestContext
+from api.http.request_guard import RequestGuard
 from api.http.security_headers import SecurityHeaders
 from inventory.audit import Actor
 from inventory.db import get_engine
@@ -100,6 +101,7 @@ def create_app() -> FastAPI:
 
     metrics.install(app)
     errors.install(app)
+    app.add_middleware(RequestGuard)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)  # outermost: every log line and audit row of the request has its id
     static = Path(__file__).parent / "static"

@@ -69,6 +69,8 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
             for number, row in enumerate(csv.reader(handle), start=1):
                 if number > limit:
                     raise _too_many_rows(path.name, limit)
+                if any("\x00" in cell for cell in row):
+                    raise SurveyFileError(f"{path.name}: row {number} holds a NUL byte; save the file as text again")
                 yield number, [csv_text(cell) for cell in row]  # an export's '=… is the text =…
         except UnicodeDecodeError as exc:
             raise SurveyFileError(f"{path.name}: not valid {encoding} text ({exc.reason})") from None

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col
 
 from inventory.errors import NotFoundError
@@ -31,10 +31,33 @@ def attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"}
 
 
-class StrictBody(BaseModel):
-    """Request bodies refuse unknown fields."""
+def storable_text(value: Any) -> Any:
+    """Refuse text a database cannot store (a NUL byte, a lone surrogate) anywhere in ``value``."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("must be text without NUL bytes or lone surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable_text(key)
+            storable_text(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            storable_text(item)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID:
+        raise ValueError(f"must be between {-MAX_ID} and {MAX_ID}")
+    return value
 
-    model_config = ConfigDict(extra="forbid")
+
+class StrictBody(BaseModel):
+    """Request bodies refuse unknown fields, non-finite numbers, integers past the database's and text a
+    database cannot store; the error names the field."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable_text(value)
 
 
 # A free-text search counts its matches only this far. A broad one (a quarter of 30,000 servers) would

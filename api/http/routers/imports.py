@@ -78,6 +78,8 @@ async def upload_survey(request: Request, principal: Annotated[Principal, Depend
         if not isinstance(upload, StarletteUploadFile):
             raise InvalidInputError("no file in the field 'file'", field="file")
         name = Path(upload.filename or "survey.xlsx").name
+        if "\x00" in name or "/" in name or name in ("", ".", ".."):
+            raise InvalidInputError("the file name is not usable", field="file")
         if not name.lower().endswith(SUFFIXES):
             raise InvalidInputError(f"{name}: upload an .xlsx workbook or a .csv sheet", field="file")
         with tempfile.TemporaryDirectory(prefix="shangyun-upload-") as folder:

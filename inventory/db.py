@@ -49,18 +49,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(get_settings().sqlite_busy_timeout_s * 1000)}")
     cur.close()
 
 
 def create_db_engine(url: str) -> Engine:
-    """Create an engine for ``url`` with the project's connection settings."""
+    """Create an engine for ``url`` with the project's connection settings. Statement parameters are
+    hidden from every error and log line (they hold token hashes and whatever people typed)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database stayed locked past the wait (SQLite's "database is locked",
+    PostgreSQL's lock timeout): the caller should retry, nothing was changed."""
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "lock timeout" in text or "database table is locked" in text
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
                                                  "before backoff")
     login_max_delay_s: float = Field(900.0, gt=0, description="the longest a throttled login must wait")
     max_upload_mb: float = Field(50.0, gt=0, description="largest workbook the API accepts")
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a SQLite writer waits for "
+                                         "another's lock before giving up (the API then answers 503)")
     max_sheet_rows: int = Field(2_000_000, gt=0, description="rows a survey sheet may hold (more is refused)")
     max_workbook_unpacked_mb: float = Field(1024.0, gt=0, description="an .xlsx workbook's size once unzipped")
     max_workbook_members: int = Field(1000, gt=0, description="files inside an .xlsx workbook")

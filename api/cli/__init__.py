@@ -57,11 +57,21 @@ app.command("demo")(demo.demo_command)
 def main() -> None:
     """Console-script entry point. Every ``ShangyunError`` a command raises is shown as ``error: …`` on
     stderr with exit status 2 (the same errors the API maps to HTTP answers)."""
+    import sqlalchemy as sa
+
+    from inventory.db import database_busy
+
     try:
         sys.exit(app())
     except ShangyunError as exc:
         where = f"{exc.field}: " if exc.field and not exc.message.startswith(exc.field) else ""
         err_console.print(f"[red]error:[/] {escape(where + exc.message)}")
+        sys.exit(2)
+    except sa.exc.OperationalError as exc:
+        if not database_busy(exc):
+            raise
+        err_console.print("[red]error:[/] the database is busy with another change (SHANGYUN_SQLITE_BUSY_TIMEOUT_S "
+                          "passed); nothing was changed, try again")
         sys.exit(2)
 
 

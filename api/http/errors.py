@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from inventory.db import database_busy
 from inventory.errors import ShangyunError
 
 
@@ -28,6 +30,13 @@ def _printable(part: Any) -> Any:
 
 def install(app: FastAPI) -> None:
     """Map every ``ShangyunError`` a route raises, and every request validation error, to its answer."""
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_error(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        if database_busy(exc):
+            return JSONResponse({"detail": "the database is busy with another change; try again shortly"},
+                                status_code=503, headers={"Retry-After": "5"})
+        raise exc  # anything else stays a server error (logged without its parameters)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,12 @@ time; the ``server`` row holds the value chosen by this precedence:
    beats the survey, which people typed;
 2. among the same kind, newer beats older.
 
+A measured number far from what anyone could mean is kept but not applied: outside a plausible range
+(``PLAUSIBLE``), or more than ``PLAUSIBLE_FACTOR`` times the survey's value (a broken or hostile agent
+reporting 60 TiB of memory for a 16 GB server; less than the survey is common, as agents see only what
+is mounted). It stays listed as a conflict, so a
+person decides, and the survey's value holds meanwhile.
+
 Two sources disagree when their values differ beyond a tolerance (memory 5%, storage 10%: an OS
 reports a little less than the installed size; text compared without case or spacing; an OS name
 with a shorter version matches a longer one). Every
@@ -35,6 +41,8 @@ MEASURED_SOURCES = frozenset({"agent", "ansible", "openstack", "kubernetes"})
 DECLARED_SOURCES = frozenset({"survey"})
 FACT_FIELDS = ("cpu_cores", "memory_gb", "storage_gb", "os", "ip", "model", "serial", "hypervisor", "virtualization")
 RELATIVE_TOLERANCE = {"memory_gb": 0.05, "storage_gb": 0.10}
+PLAUSIBLE = {"cpu_cores": (1.0, 4096.0), "memory_gb": (0.125, 65536.0), "storage_gb": (0.0, 1048576.0)}
+PLAUSIBLE_FACTOR = 16.0
 # A source repeating an unchanged value refreshes its time at most this often (agents report every minute).
 REFRESH_AFTER = dt.timedelta(hours=1)
 
@@ -65,9 +73,26 @@ def precedence(observation: Observation) -> tuple[bool, dt.datetime]:
     return observation.measured, observation.at
 
 
-def choose(observations: Iterable[Observation]) -> Observation:
-    """The observation whose value the inventory keeps."""
-    return max(observations, key=precedence)
+def plausible(field: str, observation: Observation, declared: Any) -> bool:
+    """Whether a measured ``observation`` of ``field`` may override the survey's ``declared`` value."""
+    value = observation.value
+    if not observation.measured or field not in PLAUSIBLE or not isinstance(value, int | float):
+        return True
+    low, high = PLAUSIBLE[field]
+    if not low <= value <= high:
+        return False
+    if isinstance(declared, int | float) and not isinstance(declared, bool) and declared > 0 and value > 0:
+        return value <= declared * PLAUSIBLE_FACTOR  # less than declared is common: agents see only what is mounted
+    return True
+
+
+def choose(observations: Iterable[Observation], field: str | None = None) -> Observation:
+    """The observation whose value the inventory keeps (with ``field``: never an implausible measurement
+    over the survey's value)."""
+    history = list(observations)
+    declared = next((o.value for o in history if not o.measured), None)
+    usable = [o for o in history if field is None or plausible(field, o, declared)]
+    return max(usable or history, key=precedence)
 
 
 def agree(field: str, a: Any, b: Any) -> bool:
@@ -141,7 +166,7 @@ def observe(session: Session, server: Server, source: str, values: Mapping[str, 
         stored[field] = history
         rows.append({"server_id": server.id, "field": field, "source": source, "value": value, "observed_at": at})
     _upsert(session, rows)
-    chosen = {field: choose(stored[field]).value for field in reported if stored.get(field)}
+    chosen = {field: choose(stored[field], field).value for field in reported if stored.get(field)}
     changes = {k: v for k, v in chosen.items() if getattr(server, k) != v}
     services.update(session=session, actor=actor, obj=server, changes=changes)
     return changes
@@ -158,13 +183,24 @@ def record_declared(session: Session, declared: Mapping[int, Mapping[str, Any]],
 
 def measured_choices(session: Session) -> dict[int, dict[str, Observation]]:
     """Per server, the measured value each field keeps whatever a survey says (server id → field → obs)."""
-    query = select(ServerObservation).where(col(ServerObservation.source).in_(sorted(MEASURED_SOURCES)))
+    measured = [(row.server_id, row.field, Observation(row.source, row.value, row.observed_at)) for row in
+                session.exec(select(ServerObservation)
+                             .where(col(ServerObservation.source).in_(sorted(MEASURED_SOURCES))))]
+    checked = {server_id for server_id, field, _ in measured if field in PLAUSIBLE}
+    declared: dict[tuple[int, str], Any] = {}
+    for offset in range(0, len(ids := sorted(checked)), 5000):  # what the survey says, where it matters
+        for row in session.exec(select(ServerObservation).where(
+                col(ServerObservation.source).in_(sorted(DECLARED_SOURCES)),
+                col(ServerObservation.field).in_(sorted(PLAUSIBLE)),
+                col(ServerObservation.server_id).in_(ids[offset : offset + 5000]))):
+            declared[(row.server_id, row.field)] = row.value
     best: dict[int, dict[str, Observation]] = defaultdict(dict)
-    for row in session.exec(query):
-        observation = Observation(row.source, row.value, row.observed_at)
-        current = best[row.server_id].get(row.field)
+    for server_id, field, observation in measured:
+        if not plausible(field, observation, declared.get((server_id, field))):
+            continue  # kept as a conflict; the survey's value holds
+        current = best[server_id].get(field)
         if current is None or precedence(observation) > precedence(current):
-            best[row.server_id][row.field] = observation
+            best[server_id][field] = observation
     return best
 
 
@@ -183,7 +219,7 @@ def conflicts(session: Session, hostname: str | None = None) -> list[Conflict]:
     found: list[Conflict] = []
     for server_id, fields in _observations(session, server_ids).items():
         for field, history in fields.items():
-            chosen = choose(history)
+            chosen = choose(history, field)
             others = tuple(sorted((o for o in history if o is not chosen), key=precedence, reverse=True))
             if any(not agree(field, chosen.value, o.value) for o in others):
                 found.append(Conflict(names[server_id], field, chosen, others))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
@@ -48,13 +49,19 @@ def test_five_working_days_skip_weekends_and_holidays() -> None:
     assert due_date(dt.date(2026, 9, 30)) == dt.date(2026, 10, 14)  # across the 1–7 October holiday
 
 
-def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None:
+def _imported(db_url: str, tiny_estate: Path) -> tuple[Engine, CloudPlatform, Department]:
+    """The tiny estate imported; (engine, its OpenStack platform, a department)."""
     assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
     engine = create_db_engine(db_url)
     with Session(engine) as session:
         platform = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "openstack")).first()
         department = session.exec(select(Department)).first()
     assert platform is not None and department is not None
+    return engine, platform, department
+
+
+def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None:
+    engine, platform, department = _imported(db_url, tiny_estate)
     ask = ("capacity", "request", "--department", department.code, "--platform", platform.name)
     first = run_cli(*ask, "--vcpus", "4", "--memory-gb", "8", "--purpose", "test env", db_url=db_url)
     assert first.returncode == 0, first.stderr
@@ -91,12 +98,7 @@ def test_an_approval_raises_the_quota_after_its_commit_or_waits_when_it_cannot(d
     from inventory.audit import Actor
     from scheduler.requests import submit
 
-    assert run_cli("import", str(tiny_estate), db_url=db_url).returncode == 0
-    engine = create_db_engine(db_url)
-    with Session(engine) as session:
-        platform = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "openstack")).first()
-        department = session.exec(select(Department)).first()
-    assert platform is not None and department is not None
+    engine, platform, department = _imported(db_url, tiny_estate)
     seen: list[tuple[dict[str, float], list[str]]] = []
 
     def raising(p: CloudPlatform, d: Department, amount: dict[str, float]) -> None:

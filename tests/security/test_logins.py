@@ -95,9 +95,13 @@ def test_a_login_flood_keeps_memory_bounded_and_health_answering(
     stop.set()
     watcher.join(30)
     assert answers.count(200) == 40, answers
-    # two Argon2 hashes at a time (64 MiB each) and the rest waiting; 40 at once took about 1 GB
+    # Two Argon2 hashes at a time (64 MiB each) and the rest waiting. Unbounded, 40 at once added 886 MB here
+    # (the API's container limit is 1 GiB); bounded, 136 MB.
     assert peak - baseline < 320 * 2**20, (baseline, peak)
-    assert slowest_health < 1.0
+    # /healthz answers throughout, within the liveness probe's 3 s timeout (deploy/kubernetes/api.yaml). Its
+    # time is CPU contention on a small machine (0.8 s idle here, 1.6 s beside the other test worker), not
+    # a queue: it runs on the event loop, not behind the login threads.
+    assert slowest_health < 3.0
 
 
 def test_passwords_and_usernames_follow_the_policy(db_url: str, tiny_estate: Path) -> None:

@@ -10,9 +10,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
-def _bad(text: str) -> bool:
-    return "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text)
+from inventory.records.text import UNSTORABLE, storable
 
 
 def _problem(scope: Scope) -> tuple[list[str], str] | None:
@@ -23,12 +21,12 @@ def _problem(scope: Scope) -> tuple[list[str], str] | None:
     except (UnicodeDecodeError, ValueError):
         return ["query"], "the query string is not valid UTF-8 percent-encoding"
     for name, value in pairs:
-        if _bad(name) or _bad(value):
-            shown = name if not _bad(name) else "?"
-            return ["query", shown], "must be text without NUL bytes or lone surrogates"
+        if not storable(name) or not storable(value):
+            shown = name if storable(name) else "?"
+            return ["query", shown], UNSTORABLE
     path: str = scope.get("path", "")
-    if _bad(path):
-        return ["path"], "must be text without NUL bytes or lone surrogates"
+    if not storable(path):
+        return ["path"], UNSTORABLE
     return None
 
 

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from inventory.records.text import UNSTORABLE, storable
+
 # Bounds well past any real server, so that a hostile or broken report cannot store a value that later
 # overflows a sum or a database column (Infinity memory, 2**62 cores, a 1e308-byte disk).
 MAX_CORES = 4096
@@ -23,9 +25,8 @@ FINITE = ConfigDict(allow_inf_nan=False, extra="ignore")
 
 
 def _text(value: str | None) -> str | None:
-    """Text a database can store: no NUL byte, no lone surrogate (JSON's \\u0000 and \\ud800 escapes)."""
-    if value is not None and ("\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)):
-        raise ValueError("must be text without NUL bytes or lone surrogates")
+    if value is not None and not storable(value):
+        raise ValueError(UNSTORABLE)
     return value
 
 

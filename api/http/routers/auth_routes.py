@@ -52,16 +52,21 @@ class TokenOut(BaseModel):
     expires_at: dt.datetime | None
 
 
+def _throttled(request: Request, username: str) -> list[str]:
+    """The backoff keys of a password check (name, client address); 429 while either must wait."""
+    keys = [f"user:{username.strip().casefold()}", f"addr:{request.client.host if request.client else '?'}"]
+    wait = THROTTLE.retry_after(keys)
+    if wait:
+        raise HTTPException(429, f"too many failed logins: try again in {wait} s", headers={"Retry-After": str(wait)})
+    return keys
+
+
 @router.post("/login", response_model=LoginOut, responses={
     429: {"description": "too many failed logins for this name or address: wait Retry-After seconds"}})
 def post_login(body: LoginIn, request: Request, session: SessionDep) -> LoginOut:
     """A bearer token for the dashboard, valid for ``SHANGYUN_LOGIN_HOURS``. Failed logins back off
     exponentially per username and per client address, and are audited."""
-    name = body.username.strip().casefold()
-    keys = [f"user:{name}", f"addr:{request.client.host if request.client else '?'}"]
-    wait = THROTTLE.retry_after(keys)
-    if wait:
-        raise HTTPException(429, f"too many failed logins: try again in {wait} s", headers={"Retry-After": str(wait)})
+    keys = _throttled(request, body.username)
     token = login(session, body.username, body.password, Actor(f"api:login from {keys[1][5:]}"))
     if token is None:
         session.commit()  # the audited failure
@@ -116,10 +121,7 @@ def post_password(body: PasswordIn, request: Request, session: SessionDep,
                   principal: Annotated[Principal, Depends(current_principal)]) -> Response:
     """Change the caller's password (the current one is checked, throttled as a login); their login
     tokens are revoked, so the dashboard asks to log in again."""
-    keys = [f"user:{principal.username.casefold()}", f"addr:{request.client.host if request.client else '?'}"]
-    wait = THROTTLE.retry_after(keys)
-    if wait:
-        raise HTTPException(429, f"too many failed logins: try again in {wait} s", headers={"Retry-After": str(wait)})
+    keys = _throttled(request, principal.username)
     actor = Actor(f"api:{principal.username}")
     if not check_password(session, _caller(session, principal), body.current, actor):
         session.commit()

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col
 
 from inventory.errors import NotFoundError
+from inventory.records.text import UNSTORABLE, storable
 
 T = TypeVar("T")
 AnySelect = sa.Select[*tuple[Any, ...]]  # a select of any columns
@@ -34,8 +35,8 @@ def attachment(filename: str) -> dict[str, str]:
 def storable_text(value: Any) -> Any:
     """Refuse text a database cannot store (a NUL byte, a lone surrogate) anywhere in ``value``."""
     if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-            raise ValueError("must be text without NUL bytes or lone surrogates")
+        if not storable(value):
+            raise ValueError(UNSTORABLE)
     elif isinstance(value, dict):
         for key, item in value.items():
             storable_text(key)

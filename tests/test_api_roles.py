@@ -32,6 +32,7 @@ from api.http.auth import (
     REQUESTS_READ,
     REQUESTS_WRITE,
     ROLE_PERMISSIONS,
+    USERS_ADMIN,
 )
 from inventory.audit import Actor
 from inventory.db import create_db_engine
@@ -162,6 +163,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/runs/999/stream", None, PLANS_READ),
     ("GET", "/api/v1/dependencies", None, ESTATE_READ),
     ("POST", "/api/v1/imports?dry_run=true", None, ESTATE_WRITE),
+    ("GET", "/api/v1/users", None, USERS_ADMIN),
+    ("GET", "/api/v1/users/u-viewer/tokens", None, USERS_ADMIN),
 ]
 
 

@@ -162,3 +162,58 @@ def test_accounts_can_be_disabled_tokens_listed_revoked_and_sessions_ended(
                                .order_by(col(AuditLog.id))).all()
     engine.dispose()
     assert [c.after for c in changes] == [{"password": "changed"}, {"active": False}, {"active": True}]
+
+
+def test_an_administrator_manages_accounts_over_http(served: tuple[str, Seeded, psutil.Process]) -> None:
+    """Disable, enable, list and revoke another user's tokens and reset a password through the API; only
+    ``users:admin`` may, and an administrator cannot lock themselves out."""
+    base, seeded, _ = served
+    admin = {"Authorization": f"Bearer {seeded.tokens['admin']}"}
+    operator = {"Authorization": f"Bearer {seeded.tokens['operator']}"}
+    viewer = {"Authorization": f"Bearer {seeded.tokens['viewer']}"}
+    for method, path in (("GET", "/api/v1/users"), ("POST", "/api/v1/users/u-viewer/disable"),
+                         ("GET", "/api/v1/users/u-viewer/tokens"), ("DELETE", "/api/v1/users/u-viewer/tokens")):
+        assert httpx.request(method, base + path, headers=operator).status_code == 403, path
+    assert httpx.get(base + "/api/v1/auth/me", headers=viewer).status_code == 200  # nothing was done by the 403s
+
+    listed = httpx.get(base + "/api/v1/users", headers=admin).json()
+    assert {u["username"] for u in listed} == {f"u-{r}" for r in ("admin", "operator", "finance", "department",
+                                                                  "viewer")}
+    assert next(u for u in listed if u["username"] == "u-department")["department_code"] == seeded.department
+
+    disabled = httpx.post(base + "/api/v1/users/U-Viewer/disable", headers=admin)  # the name as people type it
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert httpx.get(base + "/api/v1/auth/me", headers=viewer).status_code == 401  # at once, on this server
+    assert _login(base, "u-viewer", PASSWORD).status_code == 401
+    assert httpx.post(base + "/api/v1/users/u-viewer/enable", headers=admin).json()["active"] is True
+    assert httpx.get(base + "/api/v1/auth/me", headers=viewer).status_code == 200
+
+    tokens = httpx.get(base + "/api/v1/users/u-viewer/tokens", headers=admin).json()
+    assert [t["name"] for t in tokens] == ["api"] and seeded.tokens["viewer"] not in str(tokens)
+    assert httpx.delete(base + f"/api/v1/users/u-viewer/tokens/{tokens[0]['id'] + 1000}",
+                        headers=admin).status_code == 404
+    assert httpx.delete(base + f"/api/v1/users/u-viewer/tokens/{tokens[0]['id']}", headers=admin).status_code == 204
+    assert httpx.get(base + "/api/v1/auth/me", headers=viewer).status_code == 401
+
+    finance = {"Authorization": f"Bearer {_login(base, 'u-finance', PASSWORD).json()['token']}"}
+    weak = httpx.post(base + "/api/v1/users/u-finance/password", headers=admin, json={"new": "u-finance-u-finance"})
+    assert weak.status_code == 422 and "username" in weak.text
+    new = "Quiet-orchard-lamp-42"
+    assert httpx.post(base + "/api/v1/users/u-finance/password", headers=admin, json={"new": new}).status_code == 204
+    assert httpx.get(base + "/api/v1/auth/me", headers=finance).status_code == 401  # its login session ended
+    assert _login(base, "u-finance", new).status_code == 200
+    assert httpx.delete(base + "/api/v1/users/u-finance/tokens", headers=admin).status_code == 204
+    assert httpx.get(base + "/api/v1/users/u-finance/tokens", headers=admin).json() == []
+
+    itself = httpx.post(base + "/api/v1/users/u-admin/disable", headers=admin)
+    assert itself.status_code == 409 and httpx.get(base + "/api/v1/auth/me", headers=admin).status_code == 200
+    assert httpx.post(base + "/api/v1/users/nobody/disable", headers=admin).status_code == 404
+
+    engine = create_db_engine(seeded.db_url)
+    with Session(engine) as session:
+        trail = session.exec(select(AuditLog).where(col(AuditLog.actor) == "api:u-admin")
+                             .order_by(col(AuditLog.id))).all()
+    engine.dispose()
+    assert [(a.entity, a.action) for a in trail] == [
+        ("user", "update"), ("user", "update"), ("api_token", "delete"), ("api_token", "delete"), ("user", "update"),
+        ("api_token", "delete"), ("api_token", "delete")]

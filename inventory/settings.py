@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600, description="how long a SQLite writer waits for "
                                          "another's lock before giving up (the API then answers 503)")
     max_sheet_rows: int = Field(2_000_000, gt=0, description="rows a survey sheet may hold (more is refused)")
+    max_sample_rows: int = Field(50_000_000, gt=0, description="rows the samples sheet or samples.csv may hold; "
+                                 "it is streamed, so this bounds an import's time, not its memory")
     max_workbook_unpacked_mb: float = Field(1024.0, gt=0, description="an .xlsx workbook's size once unzipped")
     max_workbook_members: int = Field(1000, gt=0, description="files inside an .xlsx workbook")
     today: dt.date | None = Field(None, description="pins the business day (YYYY-MM-DD) for reproducible runs "

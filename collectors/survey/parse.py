@@ -30,6 +30,7 @@ from inventory.records.sheets import (
     split_header,
 )
 from inventory.records.survey import RowError, SampleRow, SurveyRow
+from inventory.settings import get_settings
 
 HEADER_SEARCH_ROWS = 10
 
@@ -314,6 +315,8 @@ def parse_survey(path: Path, stack: ExitStack, tz: ZoneInfo) -> Survey:
         if layout is None:
             continue
         if spec.kind is SheetKind.SAMPLES:
+            # streamed in batches, never held: its bound is time, not memory
+            raw.limit, raw.limit_setting = get_settings().max_sample_rows, "SHANGYUN_MAX_SAMPLE_ROWS"
             survey._samples = (layout, raw)
         else:
             survey.rows[spec.kind] = _read_entity_sheet(layout, raw, survey)

@@ -4,9 +4,10 @@ CSV files may be UTF-8 (with or without BOM) or GBK/GB18030, as Chinese Excel sa
 encoding is detected from the bytes. Rows are yielded lazily with spreadsheet row numbers (row 1 is
 the first line), so a million-row samples file is never held in memory.
 
-Limits (settings): rows per sheet, and for a workbook its member count and unzipped size, checked
-before anything is unpacked. A workbook's declared dimension (``A1:XFD1048576``, or one that
-understates its rows) is ignored: every row present is read, and nothing past the last one.
+Limits (settings): rows per sheet (the streamed samples sheet has its own, larger limit), and for a
+workbook its member count and unzipped size, checked before anything is unpacked. A workbook's
+declared dimension (``A1:XFD1048576``, or one that understates its rows) is ignored: every row present
+is read, and nothing past the last one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,26 @@ class SurveyFileError(InvalidInputError):
 
 @dataclass
 class RawSheet:
+    """One sheet's rows, read lazily; more than ``limit`` rows is an error when the row past it is read
+    (the parser raises ``limit`` to ``SHANGYUN_MAX_SAMPLE_ROWS`` once it knows a sheet is the streamed
+    samples sheet)."""
+
     name: str
-    rows: Iterator[tuple[int, list[Any]]]
+    source: Iterator[tuple[int, list[Any]]]
     total_rows: int | None
+    limit: int = field(default_factory=lambda: get_settings().max_sheet_rows)
+    limit_setting: str = "SHANGYUN_MAX_SHEET_ROWS"
+    file_name: str | None = None  # a CSV file's name, for messages
+
+    def __post_init__(self) -> None:
+        self.rows = self._limited()
+
+    def _limited(self) -> Iterator[tuple[int, list[Any]]]:
+        for number, cells in self.source:
+            if number > self.limit:
+                raise SurveyFileError(f"{self.file_name or self.name}: more than {self.limit:,} rows "
+                                      f"({self.limit_setting}); split the file")
+            yield number, cells
 
 
 def detect_encoding(path: Path) -> str:
@@ -65,10 +83,7 @@ def _count_lines(path: Path) -> int:
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
     with path.open(encoding=encoding, newline="") as handle:
         try:
-            limit = get_settings().max_sheet_rows
             for number, row in enumerate(csv.reader(handle), start=1):
-                if number > limit:
-                    raise _too_many_rows(path.name, limit)
                 if any("\x00" in cell for cell in row):
                     raise SurveyFileError(f"{path.name}: row {number} holds a NUL byte; save the file as text again")
                 yield number, [csv_text(cell) for cell in row]  # an export's '=… is the text =…
@@ -81,17 +96,11 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[Any]]]:
 def _csv_sheet(path: Path) -> RawSheet:
     encoding = detect_encoding(path)
     total = _count_lines(path) if path.stat().st_size > (1 << 20) else None
-    return RawSheet(path.stem, _csv_rows(path, encoding), total)
+    return RawSheet(path.stem, _csv_rows(path, encoding), total, file_name=path.name)
 
 
-def _too_many_rows(sheet: str, limit: int) -> SurveyFileError:
-    return SurveyFileError(f"{sheet}: more than {limit:,} rows (SHANGYUN_MAX_SHEET_ROWS); split the file")
-
-
-def _xlsx_rows(worksheet: Any, limit: int) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(worksheet: Any) -> Iterator[tuple[int, list[Any]]]:
     for number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-        if number > limit:
-            raise _too_many_rows(worksheet.title, limit)
         yield number, list(row)
 
 
@@ -112,10 +121,10 @@ def _check_archive(path: Path) -> None:
                               f"{settings.max_workbook_unpacked_mb:,.0f} MB (SHANGYUN_MAX_WORKBOOK_UNPACKED_MB)")
 
 
-def _xlsx_sheet(worksheet: Any, limit: int) -> RawSheet:
+def _xlsx_sheet(worksheet: Any) -> RawSheet:
     declared = worksheet.max_row  # the file's own claim: a progress hint only
     worksheet.reset_dimensions()  # read every row there is, no more and no fewer than the claim
-    return RawSheet(worksheet.title, _xlsx_rows(worksheet, limit), declared)
+    return RawSheet(worksheet.title, _xlsx_rows(worksheet), declared)
 
 
 def open_survey(path: Path, stack: ExitStack) -> list[RawSheet]:
@@ -137,5 +146,5 @@ def open_survey(path: Path, stack: ExitStack) -> list[RawSheet]:
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise SurveyFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
         stack.callback(workbook.close)
-        return [_xlsx_sheet(ws, get_settings().max_sheet_rows) for ws in workbook.worksheets]
+        return [_xlsx_sheet(ws) for ws in workbook.worksheets]
     raise SurveyFileError(f"{path.name}: expected an .xlsx workbook, a .csv file or a folder of .csv files")

@@ -178,3 +178,29 @@ def test_a_missing_required_column_is_named(db_url: str, tiny_estate: Path, tmp_
     assert result.returncode == 2, result.stderr[-2000:]
     said = result.stdout + result.stderr
     assert "column '机房编码/code': required column missing" in said and "Traceback" not in said
+
+
+def test_the_streamed_samples_sheet_has_its_own_row_limit(engine: Engine, tiny_estate: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entity sheets are held whole, so their rows are capped; the samples sheet is streamed in batches, so
+    a samples file past ``SHANGYUN_MAX_SHEET_ROWS`` imports whole, and only ``SHANGYUN_MAX_SAMPLE_ROWS``
+    refuses it (naming that setting) with nothing written."""
+    from inventory.settings import get_settings
+
+    samples = sum(1 for _ in (tiny_estate / "samples.csv").open(encoding="utf-8-sig")) - 1
+    servers = sum(1 for _ in (tiny_estate / "servers.csv").open(encoding="utf-8-sig")) - 1
+    assert samples > 4 * servers
+    before = snapshot(engine)
+    try:
+        _limit(monkeypatch, "SHANGYUN_MAX_SAMPLE_ROWS", str(samples // 2))
+        with pytest.raises(SurveyFileError, match=rf"samples.csv: more than {samples // 2:,} rows "
+                                                  r"\(SHANGYUN_MAX_SAMPLE_ROWS\)"):
+            import_survey(tiny_estate, engine=engine, actor=ACTOR)
+        assert snapshot(engine) == before
+        _limit(monkeypatch, "SHANGYUN_MAX_SAMPLE_ROWS", str(samples + 1))  # header row + every sample
+        _limit(monkeypatch, "SHANGYUN_MAX_SHEET_ROWS", str(2 * servers))
+        outcome = import_survey(tiny_estate, engine=engine, actor=ACTOR)
+        assert outcome.written and not outcome.report.errors
+        assert outcome.report.samples_inserted + outcome.report.samples_existing == samples
+    finally:
+        get_settings.cache_clear()

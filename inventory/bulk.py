@@ -102,3 +102,27 @@ def bulk_write(session: Session, table: str, columns: Sequence[str], rows: Seque
 def insert_samples(session: Session, rows: Sequence[tuple[int, dt.datetime, float, float, float | None, str]]) -> int:
     """Insert samples (columns ``SAMPLE_COLUMNS``), skipping existing (server, time); return new rows."""
     return bulk_write(session, SAMPLE_TABLE, SAMPLE_COLUMNS, rows, SAMPLE_KEYS, update=False)
+
+
+def append_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Plain inserts of ``rows`` into ``table`` (no conflict handling): ``COPY`` on PostgreSQL,
+    ``executemany`` on SQLite, with times in the form the ORM stores. Returns the rows written."""
+    if not rows:
+        return 0
+    names = ", ".join(columns)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    if session.get_bind().dialect.name == "postgresql":
+        cache: dict[Any, str] = {}
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for offset in range(0, len(rows), COPY_BLOCK):
+                copy.write("".join([_copy_line(row, cache) for row in rows[offset : offset + COPY_BLOCK]]))
+        return len(rows)
+    stamps: dict[Any, str] = {}
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})",
+                           [tuple(_sqlite_value(v, stamps) for v in row) for row in rows])
+        return len(rows)
+    finally:
+        cursor.close()

@@ -17,7 +17,7 @@ from rich.table import Table
 from inventory.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from inventory.writers.survey import SheetProgress
+    from inventory.writers.staged_samples import SheetProgress
 
 # Wide tables stay whole when output goes to a file or pipe (rich would otherwise assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 200)

@@ -28,7 +28,7 @@ from inventory.models.provenance import ServerObservation
 from inventory.models.rebalancing import JobRun, ProposalEvent, ProposalStatus, RebalanceProposal
 from inventory.models.runs import ItemState, MigrationRun, RunEvent, RunItem, RunStatus
 from inventory.models.users import ApiToken, Role, User
-from inventory.models.utilization import UtilizationDaily, UtilizationSample
+from inventory.models.utilization import ImportStageSample, UtilizationDaily, UtilizationSample
 
 __all__ = [
     "ApiToken",
@@ -44,6 +44,7 @@ __all__ = [
     "Dependency",
     "DependencySource",
     "Flavor",
+    "ImportStageSample",
     "ItemState",
     "ItemStatus",
     "JobRun",

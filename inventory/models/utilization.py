@@ -40,3 +40,21 @@ class UtilizationDaily(SQLModel, table=True):
     memory_p95: float
     memory_max: float
     disk_used_gb: float | None = None
+
+
+class ImportStageSample(SQLModel, table=True):
+    """Samples of a survey import on their way in: streamed here in short transactions, then moved into
+    ``utilization_sample`` by the import's one closing transaction (or dropped with it). Keyed by
+    hostname, because the import may create the server in that closing transaction. ``stage_id`` starts
+    with the UTC time the import began, so a crashed import's rows are found by age and removed."""
+
+    __tablename__ = "import_stage_sample"
+    __table_args__ = (sa.Index("ix_import_stage_sample_stage", "stage_id", "hostname"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: str = Field(max_length=48)
+    row: int
+    hostname: str = Field(max_length=128)
+    at: dt.datetime
+    cpu_util: float
+    memory_util: float
+    disk_used_gb: float | None = None

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
 from inventory.audit import Actor, audit_row, write_audit
-from inventory.bulk import insert_samples
 from inventory.models import (
     AuditAction,
     BusinessSystem,
@@ -41,11 +40,11 @@ from inventory.models import (
 from inventory.platform_history import record_platform_day
 from inventory.reconcile import agree, measured_choices, record_declared
 from inventory.records.sheets import SheetKind
-from inventory.records.survey import ParsedSurvey, RowError, SampleRow, SurveyRow
+from inventory.records.survey import ParsedSurvey, RowError, SurveyRow
 from inventory.rollups import recompute_rollups
 from inventory.views.public import FIELDS, Keyed, declared_only, load_public
+from inventory.writers.staged_samples import SheetProgress, StagedSamples, move_staged
 
-SheetProgress = Callable[[str, int, int | None], None]
 KEPT_STATUSES = (SystemStatus.ZOMBIE, SystemStatus.MIGRATING, SystemStatus.MIGRATED)
 
 
@@ -136,8 +135,9 @@ class SurveyWriter:
     """Applies one parsed survey to the inventory inside ``session``'s transaction."""
 
     def __init__(self, session: Session, survey: ParsedSurvey, actor: Actor, tz: ZoneInfo,
-                 progress: SheetProgress | None = None) -> None:
+                 progress: SheetProgress | None = None, staged: StagedSamples | None = None) -> None:
         self.session = session
+        self.staged = staged
         self.survey = survey
         self.actor = actor
         self.tz = tz
@@ -426,42 +426,23 @@ class SurveyWriter:
         self._apply("flavor", Flavor, desired, existing, lambda k: "/".join(k))  # type: ignore[arg-type]
 
     def samples_sheet(self) -> None:
-        if not self.survey.has_samples:
+        """Move the staged samples in (``staged_samples``), then rebuild the rollups of the days they touch."""
+        staged = self.staged
+        if staged is None or not staged.rows:
             return
-        touched: set[int] = set()
-        first: dt.datetime | None = None
-        last: dt.datetime | None = None
-        parsed = 0
-        total = self.survey.samples_total_rows
-        for batch in self.survey.iter_samples():
-            rows: list[tuple[int, dt.datetime, float, float, float | None, str]] = []
-            for sample in batch:
-                server_id = self.servers.get(sample.hostname)
-                if server_id is None:
-                    self._sample_error(sample)
-                    continue
-                rows.append((server_id, sample.at, sample.cpu_util, sample.memory_util, sample.disk_used_gb,
-                             "survey"))
-                touched.add(server_id)
-                first = sample.at if first is None or sample.at < first else first
-                last = sample.at if last is None or sample.at > last else last
-            inserted = insert_samples(self.session, rows)
-            self.report.samples_inserted += inserted
-            self.report.samples_existing += len(rows) - inserted
-            parsed += len(batch)
-            if self.progress:
-                self.progress("samples", parsed, total)
-        if self.report.samples_inserted and first is not None and last is not None:
-            self.report.rollup_rows = recompute_rollups(self.session, touched, first, last, self.tz)
-            self.audit.append(audit_row(self.actor, "utilization_sample", self.survey.path.name, AuditAction.IMPORT,
-                                        None, {"inserted": self.report.samples_inserted, "servers": len(touched),
-                                               "from": first, "to": last, "rollup_rows": self.report.rollup_rows},
-                                        self.now))
-
-    def _sample_error(self, sample: SampleRow) -> None:
+        inserted, orphans = move_staged(self.session, staged)
         sheet, column = self.survey.samples_location("hostname")
-        self.report.errors.append(RowError(sheet, sample.row, column, sample.hostname,
-                                           "unknown server: not in this survey nor in the inventory"))
+        self.report.errors.extend(RowError(sheet, row, column, hostname, "no such server: its row in the servers "
+                                           "sheet was not written") for row, hostname in orphans)
+        self.report.samples_inserted = inserted
+        self.report.samples_existing = staged.rows - inserted - len(orphans)
+        touched = {self.servers[h] for h in staged.hostnames if h in self.servers}
+        if inserted and staged.first is not None and staged.last is not None:
+            self.report.rollup_rows = recompute_rollups(self.session, touched, staged.first, staged.last, self.tz)
+            self.audit.append(audit_row(self.actor, "utilization_sample", self.survey.path.name, AuditAction.IMPORT,
+                                        None, {"inserted": inserted, "servers": len(touched), "from": staged.first,
+                                               "to": staged.last, "rollup_rows": self.report.rollup_rows},
+                                        self.now))
 
     # ---- all -----------------------------------------------------------------------------------
     def run(self) -> ImportReport:

@@ -27,7 +27,7 @@ from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanW
 from inventory.models.provenance import ServerObservation
 from inventory.models.rebalancing import JobRun, ProposalEvent, ProposalStatus, RebalanceProposal
 from inventory.models.runs import ItemState, MigrationRun, RunEvent, RunItem, RunStatus
-from inventory.models.users import ApiToken, Role, User
+from inventory.models.users import ApiToken, LoginFailure, Role, User
 from inventory.models.utilization import ImportStageSample, UtilizationDaily, UtilizationSample
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "ItemState",
     "ItemStatus",
     "JobRun",
+    "LoginFailure",
     "MigrationRun",
     "NamespaceUsage",
     "ObservedConnection",

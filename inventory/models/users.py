@@ -46,3 +46,13 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64)
     created_at: dt.datetime
     expires_at: dt.datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins per key (``user:<name>`` or ``addr:<address>``), shared by every server process so
+    the backoff holds across replicas; a success deletes the name's row, and rows a day old are pruned."""
+
+    __tablename__ = "login_failure"
+    key: str = Field(max_length=200, primary_key=True)
+    failures: int
+    last_at: dt.datetime

@@ -68,6 +68,26 @@ def test_failed_logins_back_off_and_are_audited(served: tuple[str, Seeded, psuti
     assert all(PASSWORD not in str(f.after) and "not-the-password" not in str(f.after) for f in failures)
 
 
+def test_the_backoff_holds_across_server_processes(served: tuple[str, Seeded, psutil.Process],
+                                                   tmp_path: Path) -> None:
+    """Two replicas on one database (the Kubernetes manifest runs three): failures counted on one make the
+    other answer 429 too, so adding replicas does not multiply an attacker's attempts."""
+    base, seeded, _ = served
+    process, other = serve(seeded.db_url, tmp_path / "second.log")
+    try:
+        for server in (base, other, base):
+            assert _login(server, "u-operator", "not-the-password").status_code == 401
+        throttled = _login(other, "u-operator", PASSWORD)
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+        assert _login(base, "u-operator", PASSWORD).status_code == 429
+        time.sleep(int(throttled.headers["retry-after"]) + 0.2)
+        assert _login(other, "u-operator", PASSWORD).status_code == 200
+        assert _login(base, "u-operator", "not-the-password").status_code == 401  # the success reset the count
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def test_a_login_flood_keeps_memory_bounded_and_health_answering(
         served: tuple[str, Seeded, psutil.Process]) -> None:
     base, _, server = served

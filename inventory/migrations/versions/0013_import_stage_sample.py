@@ -2,7 +2,7 @@
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-11-30 19:05:00
+Create Date: 2026-11-30 18:55:00
 """
 from alembic import op
 import sqlalchemy as sa

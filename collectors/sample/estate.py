@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import math
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +223,7 @@ def _systems(rng: random.Random, estate: SampleEstate, dept_codes: list[str], de
         quota[rng.choice([d for d in dept_codes if share[d]])] += 1
 
     header = ["系统编码", "系统名称", "所属部门", "是否涉密", "等保级别", "网络", "运行状态", "日均用户", "部署服务器",
-              "可停机窗口", "是否容器化", "专用硬件", "经费来源", "审批部门", "审批时间", "共享类型"]
+              "可停机窗口", "是否容器化", "专用硬件", "经费来源", "审批部门", "审批时间", "共享类型", "密级"]
     rows: list[list[Any]] = []
     systems_of_dept: dict[str, list[tuple[str, bool]]] = {}
     hubs: list[str] = []
@@ -274,10 +275,17 @@ def _systems(rng: random.Random, estate: SampleEstate, dept_codes: list[str], de
                 rng.choice(n.FUNDING), rng.choice(("市发展和改革委员会", "市政务服务和数据管理局", "本部门")),
                 _date_text(rng, dt.date(until.year - rng.randint(1, 18), rng.randint(1, 12), rng.randint(1, 28))),
                 _weighted(rng, n.SHARING),
+                _secrecy(code) if classified else "",
             ])
             systems_of_dept.setdefault(dept, []).append((code, zombie))
     estate.tables["systems"] = (header, rows)
     _dependencies(rng, estate, systems_of_dept, hubs)
+
+
+def _secrecy(code: str) -> str:
+    """A classified system's 密级: mostly 秘密, one in four 机密 (from the code, so the random stream and
+    every other figure of the sample stay as they were)."""
+    return "机密" if zlib.crc32(code.encode()) % 4 == 0 else "秘密"
 
 
 def _dependencies(rng: random.Random, estate: SampleEstate, systems_of_dept: dict[str, list[tuple[str, bool]]],
@@ -337,9 +345,17 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
                 disk = 100 if kind == PlatformKind.OPENSTACK else 20
                 price = vcpu * CPU_PRICE_MONTH + mem * RAM_GB_PRICE_MONTH + disk * DISK_GB_PRICE_MONTH
                 flavor_rows.append([name, f"{family}.{vcpu}c{mem}g", vcpu, f"{mem}G", f"{disk}G", f"{price:.0f}"])
+    for row in platform_rows:
+        row.append("")  # 分级保护等级: the cloud platforms hold no classified system
+    # The government intranet's protected platform (政务内网, 分级保护 approved up to 机密): classified systems
+    # move there, by people; not the cloud, so no flavors and no unit prices.
+    intranet_cores = max(64, int(cores * 0.15))
+    platform_rows.append(["政务内网-涉密平台", "intranet", "第三级", intranet_cores, f"{int(memory_gb * 0.5)}G",
+                          f"{max(1, int(storage_gb * 0.5) // 1024)}T", int(intranet_cores * 0.4), "", "", 1.0, "", "",
+                          "", "机密"])
     estate.tables["platforms"] = (["平台名称", "类型", "等保级别", "vCPU总量", "内存总量", "存储总量", "已分配vCPU",
                                    "已分配内存", "已分配存储", "超分比", "vCPU月单价(元/核/月)",
-                                   "内存月单价(元/GB/月)", "存储月单价(元/GB/月)"], platform_rows)
+                                   "内存月单价(元/GB/月)", "存储月单价(元/GB/月)", "分级保护等级"], platform_rows)
     estate.tables["flavors"] = (["平台名称", "规格名称", "vCPU", "内存", "磁盘", "月单价(元/月)"], flavor_rows)
 
 

@@ -56,7 +56,12 @@ _SYSTEM_STATUS = v.choice_parser(
     "system status",
 )
 _PLATFORM_KIND = v.choice_parser(
-    {"openstack": "openstack", "kubernetes": "kubernetes", "k8s": "kubernetes"}, "platform kind"
+    {"openstack": "openstack", "kubernetes": "kubernetes", "k8s": "kubernetes",
+     "intranet": "intranet", "政务内网": "intranet", "内网": "intranet"}, "platform kind"
+)
+_SECRECY = v.choice_parser(
+    {"confidential": "confidential", "秘密": "confidential", "secret": "secret", "机密": "secret",
+     "top_secret": "top_secret", "top secret": "top_secret", "绝密": "top_secret"}, "secrecy level (秘密/机密/绝密)"
 )
 
 
@@ -116,6 +121,8 @@ def _converter(col: ColumnSpec, factor: float, tz: ZoneInfo) -> Converter:
             return _SYSTEM_STATUS
         case ValueKind.PLATFORM_KIND:
             return _PLATFORM_KIND
+        case ValueKind.SECRECY:
+            return _SECRECY
     raise AssertionError(col.kind)
 
 

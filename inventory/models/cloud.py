@@ -13,7 +13,14 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inventory.models.enums import CapacityRequestStatus, HostState, InstanceStatus, PlatformKind, PowerState
+from inventory.models.enums import (
+    CapacityRequestStatus,
+    HostState,
+    InstanceStatus,
+    PlatformKind,
+    PowerState,
+    SecrecyLevel,
+)
 
 
 class CloudPlatformBase(SQLModel):
@@ -31,6 +38,8 @@ class CloudPlatformBase(SQLModel):
     used_vcpus: float | None = None
     used_memory_gb: float | None = None
     used_storage_gb: float | None = None
+    # An intranet platform's protection approval (分级保护): the highest secrecy level it may host.
+    secrecy_level: SecrecyLevel | None = Field(default=None, sa_type=sa.String(16))
 
 
 class CloudPlatformPrices(SQLModel):

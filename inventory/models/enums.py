@@ -61,6 +61,29 @@ class SystemStatus(StrEnum):
 class PlatformKind(StrEnum):
     OPENSTACK = "openstack"
     KUBERNETES = "kubernetes"
+    INTRANET = "intranet"  # the government intranet (政务内网): classified systems only, moved by people
+
+    @property
+    def is_cloud(self) -> bool:
+        """Whether non-classified systems may be placed on it (the intranet is not the cloud)."""
+        return self is not PlatformKind.INTRANET
+
+
+class SecrecyLevel(StrEnum):
+    """A classified system's secrecy level, and the highest a protected (分级保护) intranet platform is
+    approved for: 秘密 < 机密 < 绝密."""
+
+    CONFIDENTIAL = "confidential"  # 秘密
+    SECRET = "secret"  # 机密
+    TOP_SECRET = "top_secret"  # 绝密
+
+    @property
+    def rank(self) -> int:
+        return list(SecrecyLevel).index(self) + 1
+
+    @property
+    def zh(self) -> str:
+        return {"confidential": "秘密", "secret": "机密", "top_secret": "绝密"}[self.value]
 
 
 class DependencySource(StrEnum):
@@ -88,8 +111,9 @@ class Strategy(StrEnum):
     REHOST = "rehost"  # as-is onto an OpenStack VM
     REPLATFORM = "replatform"  # into Kubernetes (containerized systems)
     RETIRE = "retire"  # zombie: switched off, data archived
-    RETAIN = "retain"  # stays where it is (classified systems always)
+    RETAIN = "retain"  # stays where it is (classified systems with no intranet platform to go to)
     RELOCATE = "relocate"  # hardware moved into the cloud data centre (托管)
+    INTRANET = "intranet"  # classified: moved onto the government intranet (政务内网) by people, gate by gate
 
     @property
     def platform_kind(self) -> PlatformKind | None:

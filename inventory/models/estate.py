@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from inventory.models.enums import DependencySource, RoomStatus, ServerStatus, SystemStatus
+from inventory.models.enums import DependencySource, RoomStatus, SecrecyLevel, ServerStatus, SystemStatus
 
 
 class DepartmentBase(SQLModel):
@@ -113,6 +113,7 @@ class BusinessSystemBase(SQLModel):
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=200)
     classified: bool
+    secrecy_level: SecrecyLevel | None = Field(default=None, sa_type=sa.String(16))  # 密级 of a classified system
     mlps_level: int | None = None
     network: str | None = Field(default=None, max_length=100)
     status: SystemStatus = Field(default=SystemStatus.RUNNING, sa_type=sa.String(16))

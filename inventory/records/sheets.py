@@ -38,6 +38,7 @@ class ValueKind(StrEnum):
     FRACTION = "fraction"
     SYSTEM_STATUS = "system_status"
     PLATFORM_KIND = "platform_kind"
+    SECRECY = "secrecy"
 
 
 # Units a bracket suffix may name, as factors to the stored unit.
@@ -126,6 +127,7 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("name", "系统名称", "name", T, True),
         _c("department", "所属部门", "department", T, True),
         _c("classified", "是否涉密", "classified", B, True),
+        _c("secrecy_level", "密级", "secrecy_level", ValueKind.SECRECY),
         _c("mlps_level", "等保级别", "mlps_level", ValueKind.MLPS),
         _c("network", "网络", "network", T),
         _c("status", "运行状态", "status", ValueKind.SYSTEM_STATUS),
@@ -156,6 +158,7 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("allocated_memory_gb", "已分配内存", "allocated_memory", S, units=SIZE_UNITS),
         _c("allocated_storage_gb", "已分配存储", "allocated_storage", S, units=SIZE_UNITS),
         _c("cpu_ratio", "超分比", "cpu_ratio", F),
+        _c("secrecy_level", "分级保护等级", "secrecy_level", ValueKind.SECRECY),
         _c("vcpu_monthly_cny", "vCPU月单价", "vcpu_monthly_cny", F, units=UNIT_PRICE_UNITS),
         _c("memory_gb_monthly_cny", "内存月单价", "memory_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),
         _c("storage_gb_monthly_cny", "存储月单价", "storage_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),

@@ -244,8 +244,10 @@ class Executor:
     def _refusal(self, session: Session, item: RunItem) -> str | None:
         system = session.get(BusinessSystem, item.system_id)
         assert system is not None
-        if system.classified:
-            return "classified (涉密) system: never moved to the cloud"
+        if system.classified and (item.strategy != Strategy.INTRANET or _planned_target(session, item)):
+            return "classified (涉密) system: only to the intranet (政务内网), never to a cloud target"
+        if not system.classified and item.strategy == Strategy.INTRANET:
+            return "not classified: the intranet (政务内网) takes classified systems only"
         if item.strategy not in RUNBOOKS:
             return f"strategy {item.strategy!r} is not executed"
         return None
@@ -505,3 +507,9 @@ def dry_run(session: Session, plan: Plan, wave_index: int, site: Site) -> list[t
             ctx.resources |= step.action(ctx)
             out.append((ctx.system_code, step.name, ctx.calls[first:]))
     return out
+
+
+def _planned_target(session: Session, item: RunItem) -> dict[str, Any] | None:
+    """The cloud target the item's plan row names (None or empty when it names none)."""
+    plan_item = session.get(PlanItem, item.plan_item_id)
+    return plan_item.target if plan_item is not None else None

@@ -77,11 +77,24 @@ RELOCATE = (
     Step("record", a.RELOCATED, zh="更新档案"),
 )
 
+# A classified system's move is done by people under the secrecy rules: Shangyun, on the extranet, never
+# connects to a classified host, so every step is a gate that records who approved what and when.
+INTRANET = (
+    Step("security_approval", a.gate, gate=True, zh="保密审批已通过"),
+    Step("intranet_ready", a.gate, gate=True, zh="政务内网平台已就绪（接入、机位与电力）"),
+    Step("move", a.gate, gate=True, zh="设备已搬迁或系统已割接至政务内网"),
+    Step("intranet_access", a.gate, gate=True, zh="政务内网接入已验证"),
+    Step("protection_assessment", a.gate, gate=True, zh="分级保护测评已通过"),
+    SIGNOFF,
+    Step("record", a.RELOCATED, zh="更新档案"),
+)
+
 RUNBOOKS: dict[Strategy, tuple[Step, ...]] = {
     Strategy.REHOST: REHOST,
     Strategy.REPLATFORM: REPLATFORM,
     Strategy.RETIRE: RETIRE,
     Strategy.RELOCATE: RELOCATE,
+    Strategy.INTRANET: INTRANET,
 }
 
 

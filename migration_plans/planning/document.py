@@ -96,6 +96,8 @@ def _item(plan: MigrationPlan, decision: Decision, system: SystemFacts) -> dict[
         item["sizing_window"] = {"from": first.isoformat(), "to": last.isoformat(), "days": days}
     if decision.flags:
         item["flags"] = decision.flags
+    if decision.destination:
+        item["destination"] = {"platform": decision.destination, "network": "政务内网"}
     if decision.system in plan.loose_dependencies:
         item["loose_dependencies"] = plan.loose_dependencies[decision.system]
     return item
@@ -149,5 +151,6 @@ def decision_from_item(item: dict[str, Any]) -> Decision:
     """A stored plan item as the planner's decision (for waves kept when re-planning)."""
     target = target_from_json(item["target"]) if item.get("target") else None
     decision = Decision(item["system"], Strategy(item["strategy"]), item.get("reason_zh") or "",
-                        item.get("reason") or "", target, item.get("sized_from"), list(item.get("flags") or []))
+                        item.get("reason") or "", target, item.get("sized_from"), list(item.get("flags") or []),
+                        destination=(item.get("destination") or {}).get("platform"))
     return decision

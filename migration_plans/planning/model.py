@@ -57,6 +57,7 @@ class SystemFacts:
     downtime_window: str | None
     servers: tuple[ServerUse, ...]
     zombie: bool = False
+    secrecy_level: str | None = None  # 密级 of a classified system (SecrecyLevel), None when not given
 
     @property
     def rooms(self) -> frozenset[str]:
@@ -93,6 +94,7 @@ class Platform:
     vcpu_monthly_cny: float | None = None  # unit prices per month (None: not given)
     memory_gb_monthly_cny: float | None = None
     storage_gb_monthly_cny: float | None = None
+    secrecy_level: str | None = None  # an intranet platform's protection approval (SecrecyLevel)
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ class Decision:
     sized_from: str | None = None  # "samples" | "partial" | "allocated"
     flags: list[str] = field(default_factory=list)
     sizing_window: tuple[dt.date, dt.date, int] | None = None  # first day, last day, fewest days of data
+    destination: str | None = None  # the intranet platform a classified system moves to (strategy intranet)
 
 
 @dataclass

@@ -197,7 +197,8 @@ def savings_model(plan: str, start: dt.date, waves: Sequence[Wave], wave_of: Map
             entry = servers.setdefault(facts.hostname, _Server(facts))
             if moves:
                 entry.waves.append(wave)  # type: ignore[arg-type]
-                entry.relocated |= decision.strategy is Strategy.RELOCATE
+                # hardware carried elsewhere (the cloud data centre, or the intranet's room) is hosted there
+                entry.relocated |= decision.strategy in (Strategy.RELOCATE, Strategy.INTRANET)
             else:
                 entry.stays = True
         if wave is not None and decision.strategy.platform_kind is not None and decision.target is not None:

@@ -2,7 +2,8 @@
 
 Rules are tried in order; the first that decides wins. Each is a small object with ``decide(system,
 ctx)`` so an estate can add or reorder rules. Hard rules come first and cannot be overridden by
-later ones: a classified (涉密) system is always ``retain`` and never gets a cloud target; a system
+later ones: a classified (涉密) system never gets a cloud target — it moves to an intranet (政务内网) platform
+approved for its secrecy level (strategy ``intranet``), or is ``retain`` until one is declared; a system
 whose MLPS level is above every cloud platform's cannot go onto the cloud.
 """
 
@@ -12,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from inventory.models.enums import Strategy, SystemStatus
+from inventory.models.enums import PlatformKind, SecrecyLevel, Strategy, SystemStatus
 from migration_plans.planning.model import Decision, PlanParams, Platform, SystemFacts, Target
 from migration_plans.planning.sizing import MAX_INSTANCES, Demand, demand, fit
 
 ASSUMED_MLPS = 2
+ASSUMED_SECRECY = SecrecyLevel.SECRET  # a classified system whose 密级 the survey does not give: 机密
+CLASSIFIED_STRATEGIES = frozenset({Strategy.RETAIN, Strategy.INTRANET})
 
 
 @dataclass
@@ -26,7 +29,7 @@ class RuleContext:
 
     @property
     def max_cloud_mlps(self) -> int:
-        return max((p.mlps_level for p in self.platforms), default=0)
+        return max((p.mlps_level for p in self.platforms if PlatformKind(p.kind).is_cloud), default=0)
 
 
 class Rule(Protocol):
@@ -64,15 +67,63 @@ def _sized(decision: Decision, need: Demand, system: SystemFacts) -> Decision:
     return decision
 
 
+def secrecy_of(system: SystemFacts) -> SecrecyLevel:
+    """A classified system's secrecy level (机密 when the survey does not say)."""
+    return SecrecyLevel(system.secrecy_level) if system.secrecy_level else ASSUMED_SECRECY
+
+
+def approved_for(platform: Platform, level: SecrecyLevel) -> bool:
+    """Whether ``platform`` is an intranet platform approved (分级保护) for ``level``."""
+    return (platform.kind == PlatformKind.INTRANET and platform.secrecy_level is not None
+            and SecrecyLevel(platform.secrecy_level).rank >= level.rank)
+
+
 @dataclass
 class Classified:
+    """A classified system moves to the least-privileged intranet platform approved for its level, and
+    never anywhere else; with none declared it stays, and its rooms say what would free them."""
+
     name: str = "classified"
 
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
         if not system.classified:
             return None
-        return Decision(system.code, Strategy.RETAIN, "涉密系统：迁往政务内网，不上云",
-                        "classified (涉密): stays on the intranet, never on the cloud")
+        if system.status == SystemStatus.MIGRATED or not system.servers:
+            return Decision(system.code, Strategy.RETAIN, "涉密系统：无需迁移（已迁移或未登记服务器）",
+                            "classified (涉密): nothing to move (already moved, or no servers recorded)")
+        level = secrecy_of(system)
+        approved = sorted((p for p in ctx.platforms if approved_for(p, level)),
+                          key=lambda p: (SecrecyLevel(p.secrecy_level or level).rank, p.name))
+        if not approved:
+            declared = [p.name for p in ctx.platforms if p.kind == PlatformKind.INTRANET]
+            if declared:
+                return Decision(system.code, Strategy.RETAIN,
+                                f"涉密系统（{level.zh}）：已申报的政务内网平台（{'、'.join(declared)}）均未获批承载"
+                                f"{level.zh}级，请申报获批的政务内网平台；不上云",
+                                f"classified ({level.zh}): no declared intranet platform ({', '.join(declared)}) is "
+                                f"approved for {level.zh}; declare one that is. Never onto the cloud")
+            return Decision(system.code, Strategy.RETAIN,
+                            "涉密系统：尚未申报政务内网平台，请在云平台表中申报政务内网平台（类型 intranet）；不上云",
+                            "classified (涉密): declare the intranet platform (政务内网, type intranet in the "
+                            "platforms sheet) for it to move to; never onto the cloud")
+        platform = approved[0]
+        approval = SecrecyLevel(platform.secrecy_level or level).zh
+        if system.status == SystemStatus.RETIRED:  # its machines and media are classified carriers still
+            decision = Decision(system.code, Strategy.INTRANET,
+                                f"已停用的涉密系统（{level.zh}）：设备与存储介质按保密规定移交政务内网平台 "
+                                f"{platform.name} 处置，不得报废或上云",
+                                f"retired classified system ({level.zh}): its machines and storage media are handed "
+                                f"to the intranet platform {platform.name} under the secrecy rules, never scrapped "
+                                "or moved to the cloud", destination=platform.name)
+        else:
+            decision = Decision(system.code, Strategy.INTRANET,
+                                f"涉密系统（{level.zh}）：迁往政务内网平台 {platform.name}"
+                                f"（分级保护获批{approval}级），不上云",
+                                f"classified ({level.zh}): moves to the intranet platform {platform.name} "
+                                f"(approved for {approval}), never onto the cloud", destination=platform.name)
+        if system.secrecy_level is None:
+            decision.flags.append(f"secrecy level (密级) unknown, assumed {ASSUMED_SECRECY.zh}")
+        return decision
 
 
 @dataclass
@@ -191,8 +242,10 @@ def decide(system: SystemFacts, ctx: RuleContext, rules: Sequence[Rule] = DEFAUL
     for rule in rules:
         decision = rule.decide(system, ctx)
         if decision is not None:
-            if decision.strategy is not Strategy.RETAIN and system.classified:
+            if system.classified and decision.strategy not in CLASSIFIED_STRATEGIES:
                 raise AssertionError(f"rule {rule.name} sent classified {system.code} toward the cloud")
+            if not system.classified and decision.strategy is Strategy.INTRANET:
+                raise AssertionError(f"rule {rule.name} sent non-classified {system.code} to the intranet")
             if system.mlps_level is None and decision.target is not None:
                 decision.flags.append(f"MLPS level unknown, assumed {ASSUMED_MLPS}")
             return decision

@@ -66,11 +66,13 @@ const TEXT = {
 /* Values the API returns as codes (strategies, statuses), shown in the page's language. */
 const VALUES = {
   zh: { rehost: "迁移上云主机", replatform: "容器化迁移", retire: "关停下线", retain: "保留", relocate: "设备搬迁托管",
+    intranet: "迁往政务内网",
     running: "运行", zombie: "僵尸系统", migrating: "迁移中", migrated: "已迁移", retired: "已停用",
     planned: "计划中", in_progress: "进行中", done: "已完成", failed: "失败", not_migrated: "不迁移",
     active: "在用", decommissioning: "关停中", closed: "已关停", pending: "待审", approved: "已批准",
     queued: "排队", rejected: "已驳回", vcpus: "CPU", memory_gb: "内存", storage_gb: "存储" },
   en: { rehost: "rehost", replatform: "replatform", retire: "retire", retain: "retain", relocate: "relocate",
+    intranet: "to the intranet",
     running: "running", zombie: "zombie", migrating: "migrating", migrated: "migrated", retired: "retired",
     planned: "planned", in_progress: "in progress", done: "done", failed: "failed", not_migrated: "not migrated",
     active: "active", decommissioning: "decommissioning", closed: "closed", pending: "pending", approved: "approved",

@@ -34,7 +34,8 @@ from inventory.settings import get_settings
 
 HEADER_SEARCH_ROWS = 10
 
-# Fields that identify a row within its sheet; a second row with the same key is an error.
+# Fields that identify a row within its sheet; a second row with the same key is an error (except on the
+# dependencies sheet, where rows of one pair merge: see ``_merge_dependency``).
 SHEET_KEYS: dict[SheetKind, tuple[str, ...]] = {
     SheetKind.DEPARTMENTS: ("code",),
     SheetKind.ROOMS: ("code",),
@@ -278,6 +279,10 @@ def _read_entity_sheet(layout: SheetLayout, raw: RawSheet, survey: Survey) -> li
         duplicate_of = seen.get(key) if key_columns and all(key) else None
         errors_before = len(survey.errors)
         values = convert_row(layout, number, cells, survey.errors)
+        if duplicate_of is not None and layout.spec.kind is SheetKind.DEPENDENCIES:
+            if len(survey.errors) == errors_before and values is not None:
+                _merge_dependency(rows, duplicate_of, number, values, layout.name, headers, survey)
+            continue
         if duplicate_of is not None:
             survey.errors.append(RowError(layout.name, number, key_columns[-1].header, " / ".join(key),
                                           f"duplicate of row {duplicate_of}"))
@@ -288,6 +293,34 @@ def _read_entity_sheet(layout: SheetLayout, raw: RawSheet, survey: Survey) -> li
         if values is not None:
             rows.append(SurveyRow(layout.name, number, values, headers))
     return rows
+
+
+KIND_SEPARATOR = "、"
+
+
+def _merge_dependency(rows: list[SurveyRow], first: int, number: int, values: dict[str, Any], sheet: str,
+                      headers: dict[str, str], survey: Survey) -> None:
+    """A second row for the same pair of systems (a database link and an interface, say) joins the first:
+    the edge keeps every kind and is tight if any row is. A row adding nothing is a warning."""
+    kept = next((r for r in rows if r.row == first), None)
+    if kept is None:  # the first row was refused; this one stands in for the pair
+        rows.append(SurveyRow(sheet, number, values, headers))
+        return
+    kinds = [k for k in str(kept.values.get("kind") or "").split(KIND_SEPARATOR) if k]
+    added = [k for k in str(values.get("kind") or "").split(KIND_SEPARATOR) if k and k not in kinds]
+    tight = bool(kept.values.get("tight")) or bool(values.get("tight"))
+    if not added and tight == bool(kept.values.get("tight")):
+        survey.warnings.append(f"{sheet} row {number}: repeats row {first} ({values['system']} → "
+                               f"{values['depends_on']}); ignored")
+        return
+    joined = KIND_SEPARATOR.join(kinds + added)
+    if len(joined) > 64:
+        survey.errors.append(RowError(sheet, number, headers.get("kind", "kind"), joined,
+                                      "the kinds of this pair of systems together exceed 64 characters"))
+        return
+    kept.values["kind"] = joined or None
+    if "tight" in kept.values or "tight" in values:
+        kept.values["tight"] = tight
 
 
 def _is_empty(raw: RawSheet, look: int = 50) -> bool:

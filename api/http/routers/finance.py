@@ -39,7 +39,8 @@ class FiscalYearOut(BaseModel):
     lines_carried_wan: float = Field(description=f"{WAN}: the part of room cost paid for closed rooms' leased lines")
     refresh_due_wan: float = Field(description=f"{WAN}: hardware refresh of servers past depreciation still in use")
     cloud_cost_wan: float = Field(description=f"{WAN}: cloud items from the month after their wave")
-    hosting_cost_wan: float = Field(description=f"{WAN}: relocated hardware in the cloud data centre")
+    hosting_cost_wan: float = Field(description=f"{WAN}: relocated hardware in the cloud data centre, or carried "
+                                    "to the intranet's room")
     net_saving_wan: float = Field(description=f"{WAN}: baseline − room cost paid − refresh due − cloud − hosting")
     rooms_closed: list[str] = Field(description="rooms closing this year (they stop costing from the next)")
 

@@ -91,7 +91,9 @@ def test_replanning_keeps_started_waves_and_says_what_moved(db_url: str, tiny_es
     assert "re-planned P@1 → @2; kept 1 started wave(s)" in result.stdout
     second = json.loads(run_cli("plan", "export", "P", db_url=db_url).stdout)
     assert second["version"] == 2 and sorted(i["system"] for i in second["waves"][0]["items"]) == wave_one
-    assert later in [i["system"] for i in second["not_migrated"]]
+    moved = [i for w in second["waves"] for i in w["items"] if i["system"] == later]
+    # the sample declares an intranet platform approved for 机密 (the level assumed when none is given)
+    assert [(i["strategy"], i["target"]) for i in moved] == [("intranet", None)]
     diff = run_cli("plan", "diff", "P@1", "P@2", db_url=db_url)
     assert later in diff.stdout and "strategy" in diff.stdout
     listed = run_cli("plan", "list", db_url=db_url).stdout

@@ -52,9 +52,16 @@ def test_city_matches_the_domain_figures() -> None:
     assert 0 < cross < len(deps) / 3 and any(v.parse_bool(d[3]) for d in deps)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in s[1]) for s in systems)
     # real city clouds report 72–80 % allocated: allocated ÷ (physical vCPUs × overcommit), as everywhere
-    for row in estate.tables["platforms"][1]:
+    clouds = [row for row in estate.tables["platforms"][1] if row[1] != "intranet"]
+    for row in clouds:
         vcpus, allocated, overcommit = float(row[3]), float(row[6]), float(row[9])
         assert 0.719 <= allocated / (vcpus * overcommit) <= 0.80, row
+    # one intranet platform (政务内网) approved for 机密, so classified systems have somewhere to go
+    header = estate.tables["platforms"][0]
+    intranets = [dict(zip(header, row, strict=True)) for row in estate.tables["platforms"][1] if row[1] == "intranet"]
+    assert len(clouds) == 3 and [(p["分级保护等级"], p["vCPU月单价(元/核/月)"]) for p in intranets] == [("机密", "")]
+    levels = {s[-1] for s in systems if v.parse_bool(s[3])}
+    assert levels == {"秘密", "机密"} and all(s[-1] == "" for s in systems if not v.parse_bool(s[3]))
 
 
 def test_city_samples_span_90_days_hourly_for_the_last_30_with_zombies_under_5_percent() -> None:

@@ -191,8 +191,9 @@ def _search_path() -> str:
 
 
 def stop_leftovers(artifacts_root: Path, grace: float = 5.0) -> int:
-    """Stop ansible-playbook processes still running from ``artifacts_root`` (left by a worker killed
-    mid-step: ansible-runner gives them their own terminal session, so they outlive it). Returns how many."""
+    """Stop ansible-playbook processes still running from ``artifacts_root``, and what they started (left by
+    a worker killed mid-step, or by a step that timed out: ansible-runner gives them their own terminal
+    session, so they outlive it). Returns how many ansible-playbook processes there were."""
     import psutil
 
     marker = str(artifacts_root.resolve())
@@ -201,12 +202,21 @@ def stop_leftovers(artifacts_root: Path, grace: float = 5.0) -> int:
         command = " ".join(proc.info["cmdline"] or [])
         if proc.pid != os.getpid() and "ansible-playbook" in command and marker in command:
             found.append(proc)
+    playbooks = len(found)
+    for proc in list(found):
+        try:
+            found.extend(proc.children(recursive=True))
+        except psutil.NoSuchProcess:
+            continue
     for proc in found:
-        proc.terminate()
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            continue
     _, alive = psutil.wait_procs(found, timeout=grace)
     for proc in alive:
         proc.kill()
-    return len(found)
+    return playbooks
 
 
 def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
@@ -269,6 +279,8 @@ def run_playbook(playbook: str | Path, inventory: Mapping[str, Any] | Path, *,
             # ``command`` artifact: Shangyun's own settings and every secret stay out of both.
             runner.config.env = {k: v for k, v in runner.config.env.items() if not secrets.hides(k, v)}
             runner.run()
+        if runner.status == "timeout":  # ansible-runner stops its pexpect child; its forks and their tasks linger
+            stop_leftovers(artifacts_root)
     except (OSError, ValueError) as exc:  # ansible-runner's ConfigurationError derives from Exception
         raise DriverError(f"{name}: ansible-runner could not start ({type(exc).__name__})") from None
     outcomes = {h: HostOutcome(**v) for h, v in hosts.items()}

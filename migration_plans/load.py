@@ -93,7 +93,7 @@ def load_systems(session: Session, sizing_days: int = 30, system_ids: set[int] |
         facts = m.SystemFacts(r["code"], r["name"], departments[r["department_id"]], r["classified"], r["mlps_level"],
                               r["status"], r["daily_users"], bool(r["containerized"]), bool(r["special_hardware"]),
                               r["downtime_window"], tuple(sorted(placement.get(r["id"], []), key=lambda s: s.hostname)),
-                              secrecy_level=r["secrecy_level"])
+                              secrecy_level=r["secrecy_level"], network=r["network"])
         evidence = zombie_evidence(facts)
         if evidence is not None and evidence.zombie:
             facts = m.SystemFacts(**{**facts.__dict__, "zombie": True})
@@ -139,5 +139,5 @@ def load_platforms(session: Session) -> list[m.Platform]:
         room = free(p)
         platforms.append(m.Platform(p.name, p.kind, p.mlps_level, room["vcpus"], room["memory_gb"], room["storage_gb"],
                                     tuple(flavors.get(p.id or 0, [])), p.vcpu_monthly_cny, p.memory_gb_monthly_cny,
-                                    p.storage_gb_monthly_cny, p.secrecy_level))
+                                    p.storage_gb_monthly_cny, p.secrecy_level, p.network_zone))
     return platforms

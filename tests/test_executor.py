@@ -373,6 +373,11 @@ def test_a_step_that_hangs_times_out_and_is_reverted(planned: str, tmp_path: Pat
     item = _items(db_url)[codes[0]]
     assert item.state == ItemState.ROLLED_BACK and "verify_archive" in (item.error or "")
     assert "timeout" in (item.error or "")
+    # the timed-out playbook is stopped with what it started, not left running its ten-minute sleep
+    lingering = [p for p in psutil.process_iter(["cmdline"])
+                 if str(tmp_path) in " ".join(p.info["cmdline"] or []) and "ansible-playbook" in " ".join(
+                     p.info["cmdline"] or [])]
+    assert not lingering, [p.info["cmdline"] for p in lingering]
 
 
 def test_last_system_leaving_a_room_marks_it_decommissioning_in_savings(planned: str) -> None:

@@ -99,7 +99,7 @@ def test_the_survey_declares_intranet_platforms_and_secrecy_levels(engine: Engin
         intranet = session.exec(select(CloudPlatform).where(CloudPlatform.kind == "intranet")).one()
         stored = dict(session.exec(select(BusinessSystem.code, BusinessSystem.secrecy_level)
                                    .where(col(BusinessSystem.secrecy_level).is_not(None))).all())
-    assert intranet.secrecy_level == SecrecyLevel.SECRET
+    assert intranet.secrecy_level == SecrecyLevel.SECRET and intranet.network_zone == "intranet"
     assert declared and stored == {code: names[level] for code, level in declared.items()}
 
 

@@ -325,6 +325,7 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
         ("政务云-OpenStack互联网区", "openstack", 2, 0.25, 2.0),
         ("政务云-容器平台", "kubernetes", 3, 0.4, 1.0),
     ]
+    zones = {"政务云-OpenStack互联网区": "互联网区"}  # the others serve the government extranet
     platform_rows, flavor_rows = [], []
     for name, kind, mlps, share, ratio in platforms:
         total = int(cores * share * 1.5)
@@ -346,16 +347,17 @@ def _cloud(rng: random.Random, estate: SampleEstate) -> None:
                 price = vcpu * CPU_PRICE_MONTH + mem * RAM_GB_PRICE_MONTH + disk * DISK_GB_PRICE_MONTH
                 flavor_rows.append([name, f"{family}.{vcpu}c{mem}g", vcpu, f"{mem}G", f"{disk}G", f"{price:.0f}"])
     for row in platform_rows:
-        row.append("")  # 分级保护等级: the cloud platforms hold no classified system
+        row.extend(["", zones.get(str(row[0]), "政务外网")])  # 分级保护等级: the cloud holds no classified system
     # The government intranet's protected platform (政务内网, 分级保护 approved up to 机密): classified systems
     # move there, by people; not the cloud, so no flavors and no unit prices.
     intranet_cores = max(64, int(cores * 0.15))
     platform_rows.append(["政务内网-涉密平台", "intranet", "第三级", intranet_cores, f"{int(memory_gb * 0.5)}G",
                           f"{max(1, int(storage_gb * 0.5) // 1024)}T", int(intranet_cores * 0.4), "", "", 1.0, "", "",
-                          "", "机密"])
+                          "", "机密", "政务内网"])
     estate.tables["platforms"] = (["平台名称", "类型", "等保级别", "vCPU总量", "内存总量", "存储总量", "已分配vCPU",
                                    "已分配内存", "已分配存储", "超分比", "vCPU月单价(元/核/月)",
-                                   "内存月单价(元/GB/月)", "存储月单价(元/GB/月)", "分级保护等级"], platform_rows)
+                                   "内存月单价(元/GB/月)", "存储月单价(元/GB/月)", "分级保护等级", "网络区域"],
+                                  platform_rows)
     estate.tables["flavors"] = (["平台名称", "规格名称", "vCPU", "内存", "磁盘", "月单价(元/月)"], flavor_rows)
 
 

@@ -60,6 +60,11 @@ _PLATFORM_KIND = v.choice_parser(
     {"openstack": "openstack", "kubernetes": "kubernetes", "k8s": "kubernetes",
      "intranet": "intranet", "政务内网": "intranet", "内网": "intranet"}, "platform kind"
 )
+_NETWORK_ZONE = v.choice_parser(
+    {"internet": "internet", "互联网": "internet", "互联网区": "internet", "extranet": "extranet",
+     "政务外网": "extranet", "外网": "extranet", "政务外网区": "extranet", "intranet": "intranet",
+     "政务内网": "intranet", "内网": "intranet"}, "network zone (互联网区/政务外网/政务内网)"
+)
 _SECRECY = v.choice_parser(
     {"confidential": "confidential", "秘密": "confidential", "secret": "secret", "机密": "secret",
      "top_secret": "top_secret", "top secret": "top_secret", "绝密": "top_secret"}, "secrecy level (秘密/机密/绝密)"
@@ -124,6 +129,8 @@ def _converter(col: ColumnSpec, factor: float, tz: ZoneInfo) -> Converter:
             return _PLATFORM_KIND
         case ValueKind.SECRECY:
             return _SECRECY
+        case ValueKind.NETWORK_ZONE:
+            return _NETWORK_ZONE
     raise AssertionError(col.kind)
 
 

@@ -17,6 +17,7 @@ from inventory.models.enums import (
     CapacityRequestStatus,
     HostState,
     InstanceStatus,
+    NetworkZone,
     PlatformKind,
     PowerState,
     SecrecyLevel,
@@ -40,6 +41,8 @@ class CloudPlatformBase(SQLModel):
     used_storage_gb: float | None = None
     # An intranet platform's protection approval (分级保护): the highest secrecy level it may host.
     secrecy_level: SecrecyLevel | None = Field(default=None, sa_type=sa.String(16))
+    # The network zone the platform serves (互联网区 / 政务外网 / 政务内网); None: not declared (政务外网 assumed).
+    network_zone: NetworkZone | None = Field(default=None, sa_type=sa.String(16))
 
 
 class CloudPlatformPrices(SQLModel):

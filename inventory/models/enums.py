@@ -69,6 +69,19 @@ class PlatformKind(StrEnum):
         return self is not PlatformKind.INTRANET
 
 
+class NetworkZone(StrEnum):
+    """The network a system serves from, and the zone a platform sits in (issue 16 §2)."""
+
+    INTERNET = "internet"  # 互联网 (a platform's 互联网区)
+    EXTRANET = "extranet"  # 政务外网
+    PRIVATE = "private"  # a department's 专网: folds into the extranet, a system's network only
+    INTRANET = "intranet"  # 政务内网: classified systems only
+
+    @property
+    def zh(self) -> str:
+        return {"internet": "互联网区", "extranet": "政务外网", "private": "专网", "intranet": "政务内网"}[self.value]
+
+
 class SecrecyLevel(StrEnum):
     """A classified system's secrecy level, and the highest a protected (分级保护) intranet platform is
     approved for: 秘密 < 机密 < 绝密."""

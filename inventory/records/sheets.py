@@ -39,6 +39,7 @@ class ValueKind(StrEnum):
     SYSTEM_STATUS = "system_status"
     PLATFORM_KIND = "platform_kind"
     SECRECY = "secrecy"
+    NETWORK_ZONE = "network_zone"
 
 
 # Units a bracket suffix may name, as factors to the stored unit.
@@ -159,6 +160,7 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("allocated_storage_gb", "已分配存储", "allocated_storage", S, units=SIZE_UNITS),
         _c("cpu_ratio", "超分比", "cpu_ratio", F),
         _c("secrecy_level", "分级保护等级", "secrecy_level", ValueKind.SECRECY),
+        _c("network_zone", "网络区域", "network_zone", ValueKind.NETWORK_ZONE),
         _c("vcpu_monthly_cny", "vCPU月单价", "vcpu_monthly_cny", F, units=UNIT_PRICE_UNITS),
         _c("memory_gb_monthly_cny", "内存月单价", "memory_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),
         _c("storage_gb_monthly_cny", "存储月单价", "storage_gb_monthly_cny", F, units=UNIT_PRICE_UNITS),

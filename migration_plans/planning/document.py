@@ -98,6 +98,8 @@ def _item(plan: MigrationPlan, decision: Decision, system: SystemFacts) -> dict[
         item["flags"] = decision.flags
     if decision.destination:
         item["destination"] = {"platform": decision.destination, "network": "政务内网"}
+    if decision.zone:
+        item["zone"] = decision.zone
     if decision.system in plan.loose_dependencies:
         item["loose_dependencies"] = plan.loose_dependencies[decision.system]
     return item
@@ -152,5 +154,5 @@ def decision_from_item(item: dict[str, Any]) -> Decision:
     target = target_from_json(item["target"]) if item.get("target") else None
     decision = Decision(item["system"], Strategy(item["strategy"]), item.get("reason_zh") or "",
                         item.get("reason") or "", target, item.get("sized_from"), list(item.get("flags") or []),
-                        destination=(item.get("destination") or {}).get("platform"))
+                        destination=(item.get("destination") or {}).get("platform"), zone=item.get("zone"))
     return decision

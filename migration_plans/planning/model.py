@@ -58,6 +58,7 @@ class SystemFacts:
     servers: tuple[ServerUse, ...]
     zombie: bool = False
     secrecy_level: str | None = None  # 密级 of a classified system (SecrecyLevel), None when not given
+    network: str | None = None  # the survey's 网络 as written (互联网 / 政务外网 / 专网 / 政务内网)
 
     @property
     def rooms(self) -> frozenset[str]:
@@ -95,6 +96,7 @@ class Platform:
     memory_gb_monthly_cny: float | None = None
     storage_gb_monthly_cny: float | None = None
     secrecy_level: str | None = None  # an intranet platform's protection approval (SecrecyLevel)
+    zone: str | None = None  # NetworkZone the platform serves; None: not declared (政务外网 assumed)
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class Decision:
     flags: list[str] = field(default_factory=list)
     sizing_window: tuple[dt.date, dt.date, int] | None = None  # first day, last day, fewest days of data
     destination: str | None = None  # the intranet platform a classified system moves to (strategy intranet)
+    zone: str | None = None  # NetworkZone of the platform it goes to (target or destination)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from inventory.models.enums import PlatformKind, SecrecyLevel, Strategy, SystemStatus
+from inventory.models.enums import NetworkZone, PlatformKind, SecrecyLevel, Strategy, SystemStatus
 from migration_plans.planning.model import Decision, PlanParams, Platform, SystemFacts, Target
 from migration_plans.planning.sizing import MAX_INSTANCES, Demand, demand, fit
 
@@ -44,15 +44,53 @@ def level_of(system: SystemFacts) -> int:
     return system.mlps_level if system.mlps_level is not None else ASSUMED_MLPS
 
 
+def system_zone(system: SystemFacts) -> tuple[NetworkZone, str | None]:
+    """The zone a non-classified system is placed in, from the survey's 网络, and a note (English) when
+    that is not simply what the survey says. 专网 and an unknown network go to the extranet."""
+    text = (system.network or "").strip()
+    if "互联网" in text or text.lower() == "internet":
+        return NetworkZone.INTERNET, None
+    if "专网" in text:
+        return NetworkZone.EXTRANET, None  # the reason says why (seed rule), see _zoned
+    if "内网" in text:
+        return NetworkZone.EXTRANET, f"network {text} but not classified: placed on the extranet (政务外网)"
+    if "外网" in text or text.lower() == "extranet":
+        return NetworkZone.EXTRANET, None
+    return NetworkZone.EXTRANET, ("network not given: 政务外网 assumed" if not text
+                                  else f"network {text!r} not recognised: 政务外网 assumed")
+
+
+def platform_zone(platform: Platform) -> NetworkZone:
+    """The zone a platform serves (an intranet platform the intranet; an undeclared one the extranet)."""
+    if platform.zone:
+        return NetworkZone(platform.zone)
+    return NetworkZone.INTRANET if platform.kind == PlatformKind.INTRANET else NetworkZone.EXTRANET
+
+
 def targets(system: SystemFacts, ctx: RuleContext, kind: str) -> tuple[Demand, list[Target]]:
-    """Every eligible platform of ``kind``'s cheapest fitting target, cheapest first."""
+    """Every eligible platform of ``kind``'s cheapest fitting target, cheapest first: MLPS level at least
+    the system's, in the system's network zone."""
     need = demand(system, ctx.params.comfort_factor, ctx.params.disk_headroom)
+    zone = system_zone(system)[0]
     found = [t for p in ctx.platforms if p.kind == kind and p.mlps_level >= level_of(system)
-             if (t := fit(need, p)) is not None]
+             and platform_zone(p) is zone if (t := fit(need, p)) is not None]
     return need, sorted(found, key=lambda t: (t.monthly_cny, t.platform))
 
 
+def _zoned(decision: Decision, system: SystemFacts) -> Decision:
+    zone, note = system_zone(system)
+    decision.zone = zone.value
+    if "专网" in (system.network or ""):
+        decision.reason_zh += "；专网系统并入政务外网（各类业务专网均要向电子政务外网迁移）"
+        decision.reason_en += ("; a department private network (专网) folds into the government extranet "
+                               "(seed rule: 各类业务专网均要向电子政务外网迁移)")
+    if note:
+        decision.flags.append(note)
+    return decision
+
+
 def _sized(decision: Decision, need: Demand, system: SystemFacts) -> Decision:
+    _zoned(decision, system)
     decision.sized_from = need.sized_from
     measured = [s for s in system.servers if s.sizing_from is not None and s.last_day is not None]
     if measured:
@@ -121,6 +159,7 @@ class Classified:
                                 f"（分级保护获批{approval}级），不上云",
                                 f"classified ({level.zh}): moves to the intranet platform {platform.name} "
                                 f"(approved for {approval}), never onto the cloud", destination=platform.name)
+        decision.zone = NetworkZone.INTRANET.value
         if system.secrecy_level is None:
             decision.flags.append(f"secrecy level (密级) unknown, assumed {ASSUMED_SECRECY.zh}")
         return decision
@@ -219,6 +258,14 @@ class Rehost:
 
     def decide(self, system: SystemFacts, ctx: RuleContext) -> Decision | None:
         need, found = targets(system, ctx, "openstack")
+        zone = system_zone(system)[0]
+        if not any(p.kind == PlatformKind.OPENSTACK and platform_zone(p) is zone for p in ctx.platforms):
+            decision = Decision(system.code, Strategy.RELOCATE,
+                                f"{zone.zh}没有云主机平台：设备搬迁至云数据中心托管；请申报{zone.zh}的云平台",
+                                f"no OpenStack platform serves its network zone ({zone.zh}): hardware hosted in the "
+                                f"cloud data centre; declare a platform in {zone.zh}")
+            decision.flags.append(f"no cloud platform in zone {zone.zh}")
+            return _zoned(decision, system)
         if not found:
             decision = Decision(system.code, Strategy.RELOCATE,
                                 f"云平台规格目录中没有能满足需求（{need.vcpus:.1f}个vCPU、{need.memory_gb:.1f}GB内存，"

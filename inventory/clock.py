@@ -25,3 +25,14 @@ def today() -> dt.date:
     if settings.today is not None:
         return settings.today
     return now().astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The day ``moment`` falls on in ``SHANGYUN_TIMEZONE`` (a naive time is taken as UTC, as stored)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(ZoneInfo(get_settings().timezone)).date()
+
+
+def start_of_local_day(day: dt.date) -> dt.datetime:
+    """The UTC instant local ``day`` begins."""
+    return dt.datetime.combine(day, dt.time.min, ZoneInfo(get_settings().timezone)).astimezone(dt.UTC)

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "Asia/Shanghai", description="zone of survey times given without an offset; days of the rollups"
     )
+    calendar_file: str | None = Field(None, description="CSV of date,holiday|workday: a year's public holidays "
+                                      "and make-up working days the calendar library does not know yet")
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET),
                                   description="keys the hashes of API tokens; must be set outside development")
     login_hours: float = Field(12.0, gt=0, description="how long a dashboard login lasts")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from migration_plans.planning.windows import is_day_off
+from inventory.workcalendar import working_days_after
 
 RESOURCES = ("vcpus", "memory_gb", "storage_gb")
 UNITS = {"vcpus": "vCPU", "memory_gb": "GB memory", "storage_gb": "GB storage"}
@@ -53,13 +53,9 @@ def normalised(purpose: str) -> str:
 
 
 def due_date(requested: dt.date, working_days: int = WORKING_DAYS) -> dt.date:
-    """The day by which a request made on ``requested`` must be decided (weekends and holidays skipped)."""
-    day, left = requested, working_days
-    while left:
-        day += dt.timedelta(days=1)
-        if not is_day_off(day):
-            left -= 1
-    return day
+    """The day by which a request made on ``requested`` (a local day) must be decided: the fifth working day
+    after it in China's calendar (weekends, public holidays skipped; make-up working days count)."""
+    return working_days_after(requested, working_days)
 
 
 def admit(ask: Ask, situation: Situation) -> Decision:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from drivers.errors import DriverError
-from inventory import services
+from inventory import clock, services
 from inventory.audit import Actor
 from inventory.capacity import allocatable
 from inventory.errors import InvalidInputError
@@ -213,15 +213,15 @@ OPEN_STATUSES = ("pending", "queued")
 def requests_query(department_id: int | None = None,
                    overdue_on: dt.date | None = None) -> sa.Select[CapacityRequest, str, str]:
     """Requests with their department's code and platform's name (of one department, or all);
-    ``overdue_on``: only those overdue on that day. Due dates count from the request's UTC day, as
-    ``request_row`` does."""
+    ``overdue_on``: only those overdue on that day. Due dates count from the request's local day (in
+    ``SHANGYUN_TIMEZONE``), as ``request_rows`` does."""
     query = (sa.select(CapacityRequest, col(Department.code), col(CloudPlatform.name))
              .join(Department, col(Department.id) == CapacityRequest.department_id)
              .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id))
     if department_id is not None:
         query = query.where(col(CapacityRequest.department_id) == department_id)
     if overdue_on is not None:
-        first_in_time = dt.datetime.combine(_first_day_not_overdue(overdue_on), dt.time.min, dt.UTC)
+        first_in_time = clock.start_of_local_day(_first_day_not_overdue(overdue_on))
         query = query.where(col(CapacityRequest.status).in_(OPEN_STATUSES),
                             col(CapacityRequest.requested_at) < first_in_time)
     return query
@@ -240,7 +240,7 @@ def request_rows(rows: Iterable[Any], today: dt.date) -> list[RequestRow]:
     after it."""
     out = []
     for request, department, platform in rows:
-        due = due_date(request.requested_at.date())
+        due = due_date(clock.local_day(request.requested_at))
         out.append(RequestRow(request, department, platform, due,
                               request.status in OPEN_STATUSES and today > due))
     return out

@@ -46,7 +46,8 @@ def test_admission_rules_in_order() -> None:
 def test_five_working_days_skip_weekends_and_holidays() -> None:
     assert due_date(dt.date(2026, 11, 23)) == dt.date(2026, 11, 30)  # Monday → next Monday
     assert due_date(dt.date(2026, 11, 27)) == dt.date(2026, 12, 4)  # Friday → next Friday
-    assert due_date(dt.date(2026, 9, 30)) == dt.date(2026, 10, 14)  # across the 1–7 October holiday
+    # across the 1–7 October holiday, and Saturday 10 October is a make-up working day (the 2026 notice)
+    assert due_date(dt.date(2026, 9, 30)) == dt.date(2026, 10, 13)
 
 
 def _imported(db_url: str, tiny_estate: Path) -> tuple[Engine, CloudPlatform, Department]:

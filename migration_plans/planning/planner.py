@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from inventory.models.enums import Strategy
+from inventory.workcalendar import past_known
 from migration_plans.planning.groups import move_groups
 from migration_plans.planning.model import (
     Decision,
@@ -44,9 +45,12 @@ def _is_simple(systems: Sequence[SystemFacts], tight: bool) -> bool:
     return len(systems) == 1 and len(systems[0].servers) <= 2 and level_of(systems[0]) <= 2 and not tight
 
 
-def _group_window(rules: tuple[DayRule, ...], codes: list[str], warnings: list[str]) -> DayRule | None:
-    """The days on which every system of a move group may be cut over; if their windows never
-    coincide within a year, any member's window, with a warning to coordinate."""
+def _group_window(rules: tuple[DayRule, ...], codes: list[str], warnings: list[str],
+                  start: dt.date) -> DayRule | None:
+    """The days on which every system of a move group may be cut over (the overlap of their windows). If
+    the windows never coincide in the year from ``start`` (a 工作日 member and a 节假日 one), a named warning,
+    and the most restrictive member's window: the group keeps its natural wave instead of waiting for a
+    day that never comes."""
     if not rules:
         return None
     if len(rules) == 1:
@@ -55,16 +59,17 @@ def _group_window(rules: tuple[DayRule, ...], codes: list[str], warnings: list[s
     def every(day: dt.date) -> bool:
         return all(rule(day) for rule in rules)
 
-    year = [dt.date(2027, 1, 1) + dt.timedelta(days=i) for i in range(366)]
+    year = [start + dt.timedelta(days=i) for i in range(366)]
     if any(every(day) for day in year):
         return every
-    warnings.append(f"move group {', '.join(codes)}: downtime windows never coincide; any member's window used, "
-                    "coordinate the cutover")
-    return lambda day: any(rule(day) for rule in rules)
+    strictest = min(rules, key=lambda rule: sum(rule(day) for day in year))
+    warnings.append(f"move group {', '.join(codes)}: downtime windows never coincide; the most restrictive "
+                    "member's window is used, coordinate the cutover")
+    return strictest
 
 
 def build_units(estate: Estate, decisions: dict[str, Decision], groups: dict[str, int],
-                warnings: list[str]) -> list[Unit]:
+                warnings: list[str], start: dt.date) -> list[Unit]:
     """One unit per move group, with what the sequencer needs to know about it."""
     by_code = {s.code: s for s in estate.systems}
     members: dict[int, list[str]] = {}
@@ -92,7 +97,7 @@ def build_units(estate: Estate, decisions: dict[str, Decision], groups: dict[str
                 warnings.append(f"{system.code}: {note}")
             if rule is not None:
                 rules.append(rule)
-        window = _group_window(tuple(rules), codes, warnings)
+        window = _group_window(tuple(rules), codes, warnings, start)
         units.append(Unit(group, codes, frozenset().union(*(s.rooms for s in systems)),
                           min(s.department for s in systems), sum(len(s.servers) for s in systems), vcpus, need,
                           _is_simple(systems, any(c in tight_systems for c in codes)), window))
@@ -107,7 +112,7 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
     kept = {code: d for wave in fixed for code, d in wave.decisions.items()}
     decisions = {system.code: kept.get(system.code) or decide(system, ctx, rules) for system in estate.systems}
     groups, loose = move_groups(decisions, estate.dependencies)
-    units = build_units(estate, decisions, groups, warnings)
+    units = build_units(estate, decisions, groups, warnings, params.start)
     weights = {code: room.annual_cny for code, room in estate.rooms.items()}
     blockers: dict[str, list[str]] = {}
     for system in estate.systems:
@@ -144,6 +149,9 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
     rooms = [RoomClosure(code, weights[code], evaluation.closes_after[code], sorted(set(blockers.get(code, []))),
                          estate.rooms[code].from_defaults) for code in sorted(weights)]
     warnings.extend(_bad_input_warnings(estate, decisions))
+    calendar_note = past_known(d for wave in waves for d in (wave.start, wave.end))
+    if calendar_note:
+        warnings.append(f"wave dates: {calendar_note}")
     savings = savings_model(params.name, params.start, waves, wave_of, decisions, estate.systems, estate.rooms,
                             evaluation.closes_after, blockers, estate.rates,
                             fiscal_years(params.start, waves, params.horizon_years))

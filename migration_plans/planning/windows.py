@@ -1,11 +1,10 @@
 """Downtime windows (可停机窗口): on which days a system may be cut over.
 
-Understood forms: weekdays (周一…周日, 星期一…星期日), 周末 (Sat–Sun), 工作日 (Mon–Fri),
-每月最后一个周X (the last such weekday of a month), 节假日 (weekends and public holidays, as the
-word is used; of the holidays only the fixed-date ones — 1 Jan, 1–5 May, 1–7 Oct — are modelled,
-the lunar ones move every year), and
-每天/全天/随时 (any day). Text that names no day is reported and treated as "any day". A wave suits
-a system when at least one of its days is allowed.
+Understood forms: weekdays (周一…周日, 星期一…星期日), 周末 (Sat–Sun), 工作日 (working days: Mon–Fri but
+public holidays, plus make-up Saturdays and Sundays, 调休), 每月最后一个周X (the last such weekday of a
+month), 节假日 (days off: weekends that are not make-up days, and public holidays, from China's calendar in
+``inventory.workcalendar``), and 每天/全天/随时 (any day). Text that names no day is reported and treated
+as "any day". A wave suits a system when at least one of its days is allowed.
 """
 
 from __future__ import annotations
@@ -15,14 +14,10 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from inventory.workcalendar import is_rest_day, is_working_day
+
 DayRule = Callable[[dt.date], bool]
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_FIXED_HOLIDAYS = {(1, 1), *((5, d) for d in range(1, 6)), *((10, d) for d in range(1, 8))}
-
-
-def is_day_off(day: dt.date) -> bool:
-    """A weekend or a fixed-date public holiday (1 Jan, 1–5 May, 1–7 Oct)."""
-    return day.weekday() >= 5 or (day.month, day.day) in _FIXED_HOLIDAYS
 
 
 def _last_weekday_of_month(day: dt.date, weekday: int) -> bool:
@@ -43,12 +38,12 @@ def parse_window(text: str | None) -> tuple[DayRule | None, str | None]:
         days = {_WEEKDAYS[m] for m in re.findall(r"(?:周|星期)([一二三四五六日天])", text)}
         if "周末" in text:
             days |= {5, 6}
-        if "工作日" in text:
-            days |= {0, 1, 2, 3, 4}
         if days:
             rules.append(lambda d: d.weekday() in days)
+        if "工作日" in text:
+            rules.append(is_working_day)
     if "节假日" in text:
-        rules.append(is_day_off)
+        rules.append(is_rest_day)
     if any(word in text for word in ("每天", "全天", "随时", "任意")) and not rules:
         return None, None
     if not rules:

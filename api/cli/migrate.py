@@ -231,10 +231,15 @@ def resume_command(
 def approve_command(
     item: Annotated[int, typer.Argument(help="run item id (see `migrate status`)")],
     step: Annotated[str, typer.Argument(help="the step to approve, e.g. signoff")],
+    outside_window: Annotated[bool, typer.Option("--outside-window", help="let a cutover or switch-off run on a "
+                                                 "day the system's downtime window does not allow")] = False,
+    reason: Annotated[str | None, typer.Option(help="why (required with --outside-window; audited, first 500 "
+                                               "characters)")] = None,
 ) -> None:
-    """Record an operator's approval of a gate (or of re-running an interrupted step); then `migrate resume`."""
+    """Record an operator's approval of a gate (or of re-running an interrupted step, or of going down outside
+    the system's downtime window); then `migrate resume`."""
 
-    found = _executor(None).approve(item, step)
+    found = _executor(None).approve(item, step, outside_window=outside_window, reason=reason)
     console.print(f"approved {step} of item {item}; it is {found.state} — `shangyun migrate resume --run "
                   f"{found.run_id}` goes on")
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from drivers.errors import DriverError
+from inventory import clock
 from inventory.audit import Actor, record
 from inventory.errors import ConflictError, NotFoundError
 from inventory.models import (
@@ -55,6 +56,7 @@ from migration_plans.execution.actions import DriverCall, SourceServer, StepCont
 from migration_plans.execution.runbooks import RUNBOOKS, Step, runbook
 from migration_plans.execution.site import Site
 from migration_plans.execution.verification import VerificationFailedError
+from migration_plans.planning.windows import parse_window
 
 ENDED = {ItemState.COMPLETED, ItemState.ROLLED_BACK, ItemState.FAILED, ItemState.REFUSED}
 LEASE = dt.timedelta(hours=2)  # a claim older than this is taken over even from another machine
@@ -270,10 +272,12 @@ class Executor:
             steps = runbook(item.strategy)
             if not ctx.servers:
                 return self._fail_without_steps(session, item, ctx, "the system has no servers in the inventory")
+            system = session.get(BusinessSystem, item.system_id)
+            window = system.downtime_window if system is not None else None
             while item.next_step < len(steps):
                 step = steps[item.next_step]
                 events = self._step_events(session, item, step)
-                stop = self._must_wait(item, step, events)
+                stop = self._must_wait(item, step, events) or self._outside_window(item, step, events, window)
                 if stop:
                     item.state, item.error = ItemState.WAITING, stop
                     self._event(session, item, step.name, EventPhase.GATE, EventStatus.WAITING, {"reason": stop})
@@ -371,6 +375,23 @@ class Executor:
                         f"`shangyun migrate rollback {item.id}`")
         return None
 
+    def _outside_window(self, item: RunItem, step: Step, events: list[RunEvent], window: str | None) -> str | None:
+        """Why a step that takes the system down may not run today (the business day, in the configured time
+        zone): its downtime window does not allow it, and no operator approved running it outside."""
+        if not step.windowed:
+            return None
+        rule, _ = parse_window(window)
+        today = clock.today()
+        if rule is None or rule(today):
+            return None
+        if any(e.phase == EventPhase.APPROVE and (e.payload or {}).get("outside_window") for e in events):
+            return None
+        upcoming = next((today + dt.timedelta(days=k) for k in range(1, 367) if rule(today + dt.timedelta(days=k))),
+                        None)
+        when = f"its next allowed day is {upcoming}" if upcoming else "it allows no day in the coming year"
+        return (f"outside the downtime window ({window}) today {today}: {when}; `shangyun migrate resume` then, or "
+                f"`shangyun migrate approve {item.id} {step.name} --outside-window --reason …` to go on now")
+
     def _revert(self, session: Session, item: RunItem, ctx: StepContext, done: tuple[Step, ...]) -> str:
         """Run the reverts of ``done`` in reverse order; the item ends rolled back, or failed if one fails."""
         item.state = ItemState.RUNNING
@@ -406,8 +427,12 @@ class Executor:
         return item.state
 
     # ---- operators -----------------------------------------------------------------------------
-    def approve(self, item_id: int, step_name: str) -> RunItem:
-        """Record a person's approval of ``step_name``; a waiting item becomes pending again."""
+    def approve(self, item_id: int, step_name: str, *, outside_window: bool = False,
+                reason: str | None = None) -> RunItem:
+        """Record a person's approval of ``step_name`` (``outside_window``: to run it on a day the system's
+        downtime window does not allow, with the ``reason``, audited); a waiting item becomes pending again."""
+        if outside_window and not (reason or "").strip():
+            raise ExecutionError("--outside-window needs --reason: why the system may go down outside its window")
         with Session(self.engine, expire_on_commit=False) as session:
             item = _load_item(session, item_id)
             names = [s.name for s in runbook(item.strategy)]
@@ -416,9 +441,11 @@ class Executor:
                                      + ", ".join(names))
             if item.state in ENDED:
                 raise ExecutionError(f"item {item_id} has ended ({item.state})")
-            self._event(session, item, step_name, EventPhase.APPROVE, EventStatus.APPROVED, {"by": self.actor.name})
+            extra = {"outside_window": True, "reason": (reason or "").strip()[:500]} if outside_window else {}
+            self._event(session, item, step_name, EventPhase.APPROVE, EventStatus.APPROVED,
+                        {"by": self.actor.name, **extra})
             record(session, self.actor, "run_item", str(item_id), AuditAction.UPDATE, None,
-                   {"approved": step_name})
+                   {"approved": step_name, **extra})
             if item.state == ItemState.WAITING:
                 item.state, item.error = ItemState.PENDING, None
             session.add(item)

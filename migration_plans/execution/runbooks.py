@@ -25,6 +25,7 @@ class Step:
     gate: bool = False
     idempotent: bool = True
     zh: str = ""
+    windowed: bool = False  # takes the system down: runs only on a day its downtime window allows
 
 
 SIGNOFF = Step("signoff", a.gate, gate=True, zh="部门签字确认")
@@ -39,7 +40,7 @@ REHOST = (
     Step("attach_volume", a.attach, a.detach, zh="挂载数据卷"),
     Step("sync_data", a.SYNC, zh="数据同步"),
     Step("snapshot", a.snapshot, a.delete_snapshot, zh="割接前快照"),
-    Step("cutover", a.CUTOVER, a.ROLLBACK, idempotent=False, zh="割接"),
+    Step("cutover", a.CUTOVER, a.ROLLBACK, idempotent=False, zh="割接", windowed=True),
     Step("verify", a.verify_target, zh="功能验证"),
     SIGNOFF,
     Step("decommission", a.DECOMMISSION, zh="源服务器下线"),
@@ -52,7 +53,7 @@ REPLATFORM = (
     Step("deploy", a.k8s_deploy, a.k8s_delete, zh="部署工作负载"),
     Step("wait_ready", a.k8s_ready, zh="等待就绪"),
     Step("sync_data", a.SYNC, zh="数据同步"),
-    Step("cutover", a.CUTOVER, a.ROLLBACK, idempotent=False, zh="割接"),
+    Step("cutover", a.CUTOVER, a.ROLLBACK, idempotent=False, zh="割接", windowed=True),
     Step("verify", a.verify_target, zh="功能验证"),
     SIGNOFF,
     Step("decommission", a.DECOMMISSION, zh="源服务器下线"),
@@ -63,7 +64,7 @@ RETIRE = (
     Step("archive_data", a.archive, zh="数据归档"),
     Step("verify_archive", a.verify_archive, zh="核对归档"),
     SIGNOFF,
-    Step("switch_off", a.DECOMMISSION, zh="关停"),
+    Step("switch_off", a.DECOMMISSION, zh="关停", windowed=True),
     Step("record", a.RETIRED, zh="更新档案"),
 )
 

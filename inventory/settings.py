@@ -62,6 +62,9 @@ class CostDefaults(BaseSettings):
     staff_fte: float = Field(0.5, description="staff per room, full-time equivalents (placeholder)")
     staff_cny_fte: float = Field(150000.0, description="cost of one FTE per year (placeholder)")
     lines_cny: float = Field(60000.0, description="leased lines per room per year (placeholder)")
+    asset_transfer_max_age_years: float = Field(8.0, gt=0, description="a closing room's server past "
+                                                "depreciation but younger than this is transferred, older ones "
+                                                "scrapped (assumed)")
     server_refresh_cny_year: float = Field(10000.0, ge=0, description="hardware refresh avoided per server-year "
                                            "past depreciation (assumed: a 2U server ≈ 60,000 CNY over 6 years)")
     hosting_cny_u_year: float = Field(2000.0, ge=0, description="hosting of relocated hardware in the cloud data "

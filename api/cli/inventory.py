@@ -80,9 +80,73 @@ def _cny(value: float) -> str:
     return f"{value / 10000:,.1f}"
 
 
-def rooms_command(
+rooms_app = typer.Typer(help="Machine rooms (机房): costs, and the disposal of a closing room's servers.")
+
+
+@rooms_app.callback(invoke_without_command=True)
+def rooms_main(
+    ctx: typer.Context,
     sort: Annotated[str, typer.Option(help="order by: code | cost")] = "code",
     limit: Annotated[int | None, typer.Option(help="show only the first N rooms")] = None,
+) -> None:
+    """List machine rooms with annual cost parts (万元), servers, systems and status."""
+    if ctx.invoked_subcommand is None:
+        rooms_command(sort, limit)
+
+
+@rooms_app.command("assets")
+def assets_command(
+    room: Annotated[str, typer.Argument(help="the room's code")],
+    plan: Annotated[str | None, typer.Option(help="the plan (default: the current one)")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="also write the list as a workbook for finance")] = None,
+) -> None:
+    """The servers of a room and what becomes of each when it closes (资产处置): moves with its system,
+    stays in use, secrecy office, reuse, transfer or scrap."""
+    from inventory import clock
+    from inventory.db import session_scope
+    from inventory.settings import get_cost_defaults
+    from migration_plans.assets import LABELS, counts, disposals, room_assets
+    from migration_plans.planning.model import SavingsRates
+    from migration_plans.store import PlanNotFoundError, named_or_current
+
+    with session_scope() as session:
+        try:
+            chosen = named_or_current(session, plan)
+        except PlanNotFoundError:
+            if plan is not None:
+                raise
+            chosen = None
+        assets = room_assets(session, room, chosen)
+        label = f"{chosen.name}@{chosen.version}" if chosen else "no plan"
+    today = clock.today()
+    rows = disposals(assets, today, SavingsRates().depreciation_years,
+                     get_cost_defaults().asset_transfer_max_age_years)
+    table = Table(title=f"{room}: servers and their disposal 资产处置 ({label}, as of {today})")
+    for name in ("hostname", "model", "cores", "memory GB", "purchased", "age", "systems", "disposal", "why"):
+        table.add_column(name)
+    for row in rows:
+        a = row.asset
+        table.add_row(a.hostname, a.model or "", str(a.cpu_cores), f"{a.memory_gb:g}", str(a.purchase_date or "—"),
+                      f"{row.age_years:.1f}" if row.age_years is not None else "—",
+                      ", ".join(f"{s.code}:{s.strategy or 'stays'}" for s in a.systems),
+                      f"{LABELS[row.disposal]} {row.disposal}", row.reason)
+    console.print(table)
+    console.print(", ".join(f"{LABELS[k]} {k} {v}" for k, v in sorted(counts(rows).items())) or "no servers")
+    if xlsx is not None:
+        from inventory.views.cells import write_rows_workbook
+
+        write_rows_workbook(xlsx, "资产处置 disposal", ["hostname", "model", "cores", "memory_gb", "purchased",
+                                                      "age_years", "systems", "disposal", "处置", "why"],
+                            [[r.asset.hostname, r.asset.model, r.asset.cpu_cores, r.asset.memory_gb,
+                              r.asset.purchase_date, round(r.age_years, 1) if r.age_years is not None else None,
+                              ", ".join(s.code for s in r.asset.systems), r.disposal, LABELS[r.disposal], r.reason]
+                             for r in rows])
+        console.print(f"wrote {xlsx}")
+
+
+def rooms_command(
+    sort: str = "code",
+    limit: int | None = None,
 ) -> None:
     """List machine rooms with annual cost parts (万元), servers, systems and status."""
     from inventory.costs import Basis
@@ -206,7 +270,7 @@ def _print_archive(archive: SystemArchive, lang: str) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the inventory commands to ``app``."""
-    app.command("rooms")(rooms_command)
+    app.add_typer(rooms_app, name="rooms")
     app.command("audit")(audit_command)
     app.command("archive")(archive_command)
     app.command("conflicts")(conflicts_command)

@@ -55,3 +55,13 @@ def text_row(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
         else:
             row.append(value)
     return row
+
+
+def write_rows_workbook(path: Any, title: str, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """One sheet ``title`` of ``header`` and ``rows`` at ``path``, every text a string cell."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(header)
+    for row in rows:
+        sheet.append(text_row(sheet, row))
+    workbook.save(path)

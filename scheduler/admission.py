@@ -1,6 +1,8 @@
 """Admitting departments' capacity requests (pure): approved, queued or rejected, with the reason.
 
-In order: a request for nothing, or a duplicate of one the department already has open or granted
+In order: a classified (涉密) system's request on any cloud platform, a non-classified one's on the intranet,
+and one on a platform of lower MLPS level than the system's are rejected; a request for nothing, or a
+duplicate of one the department already has open or granted
 (same platform and purpose within 90 days), is rejected; one that would take the department past
 its quota is rejected; one the platform cannot take without passing 90% allocation, now or by the
 forecast 90 days ahead, is queued until the platform is expanded; anything else is approved.
@@ -29,6 +31,8 @@ class Ask:
     platform: str
     amount: dict[str, float]
     purpose: str
+    level: int = 2  # the MLPS level of the system the capacity is for
+    classified: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Situation:
     allocated_now: dict[str, float]
     allocated_in_90_days: dict[str, float]
     open_purposes: dict[str, int] = field(default_factory=dict)  # normalised purpose → request id
+    platform_level: int = 4  # the platform's MLPS level
+    platform_intranet: bool = False  # an intranet (政务内网) platform, not the cloud
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,15 @@ def due_date(requested: dt.date, working_days: int = WORKING_DAYS) -> dt.date:
 
 def admit(ask: Ask, situation: Situation) -> Decision:
     """Decide ``ask`` in ``situation``; see the module docstring."""
+    if ask.classified and not situation.platform_intranet:
+        return Decision("rejected", "classified (涉密): never on a cloud platform; ask the intranet (政务内网) "
+                        "platform", "涉密系统不得使用云平台资源，请向政务内网平台申请")
+    if not ask.classified and situation.platform_intranet:
+        return Decision("rejected", "the intranet (政务内网) platform takes classified systems only",
+                        "政务内网平台仅承载涉密系统")
+    if situation.platform_level < ask.level:
+        return Decision("rejected", f"the platform is MLPS level {situation.platform_level}, below the system's "
+                        f"level {ask.level}", f"平台等保{situation.platform_level}级，低于系统等保{ask.level}级")
     if all(ask.amount.get(r, 0) <= 0 for r in RESOURCES):
         return Decision("rejected", "nothing asked for", "未申请任何资源")
     duplicate = situation.open_purposes.get(normalised(ask.purpose))

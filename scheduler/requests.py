@@ -27,7 +27,7 @@ from inventory import clock, services
 from inventory.audit import Actor
 from inventory.capacity import allocatable
 from inventory.errors import InvalidInputError
-from inventory.models import CapacityRequest, CloudInstance, CloudPlatform, Department
+from inventory.models import BusinessSystem, CapacityRequest, CloudInstance, CloudPlatform, Department
 from inventory.models.enums import CapacityRequestStatus, PlatformKind
 from inventory.settings import get_department_quota
 from scheduler.admission import RESOURCES, Ask, Decision, Situation, admit, due_date, normalised
@@ -82,7 +82,8 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
            "storage_gb": float(platform.allocated_storage_gb or 0) + granted["storage_gb"]}
     (forecast,) = platform_forecasts(session, newest_current_plan(session), today, 90, platform.name)
     later = {r.resource: r.share_at_horizon * r.capacity + granted[r.resource] for r in forecast.resources}
-    return Situation(get_department_quota().model_dump(), in_use, capacity, now, later, open_purposes)
+    return Situation(get_department_quota().model_dump(), in_use, capacity, now, later, open_purposes,
+                     platform.mlps_level, platform.kind == PlatformKind.INTRANET)
 
 
 def _lookup(session: Session, department: str, platform: str) -> tuple[Department, CloudPlatform]:
@@ -158,22 +159,60 @@ def _raise_after_commit(session: Session, request: CapacityRequest, decision: De
     return decision
 
 
+ASSUMED_LEVEL = 2
+
+
+@dataclass(frozen=True)
+class ForSystem:
+    """What the capacity is for: a system of the department (its level and classification come from the
+    inventory), or a level and a classification stated outright."""
+
+    system: str | None = None
+    mlps_level: int | None = None
+    classified: bool | None = None
+
+
+def _for_system(session: Session, dept: Department, what: ForSystem) -> tuple[int | None, int, bool, str | None]:
+    """(system id, MLPS level, classified, a note when a value was assumed) of ``what``."""
+    if what.system is not None:
+        system = session.exec(select(BusinessSystem).where(BusinessSystem.code == what.system.strip())).first()
+        if system is None or system.department_id != dept.id:
+            raise InvalidInputError(f"no system {what.system!r} in department {dept.code}", field="system")
+        level = system.mlps_level or ASSUMED_LEVEL
+        note = None if system.mlps_level else f"{system.code} has no MLPS level recorded: level {ASSUMED_LEVEL} assumed"
+        return system.id, level, system.classified, note
+    if what.mlps_level is None or what.classified is None:
+        missing = [name for name, value in (("mlps_level", what.mlps_level), ("classified", what.classified))
+                   if value is None]
+        return None, what.mlps_level or ASSUMED_LEVEL, bool(what.classified), (
+            f"{' and '.join(missing)} not given: level {what.mlps_level or ASSUMED_LEVEL}, "
+            f"{'classified' if what.classified else 'not classified'} assumed; name the system next time")
+    return None, what.mlps_level, what.classified, None
+
+
 def submit(session: Session, department: str, platform: str, amount: dict[str, float], purpose: str, actor: Actor,
-           now: dt.datetime, raise_quota: QuotaRaiser | None = None) -> tuple[CapacityRequest, Decision]:
+           now: dt.datetime, raise_quota: QuotaRaiser | None = None,
+           for_system: ForSystem | None = None) -> tuple[CapacityRequest, Decision]:
     """Record a request and decide it at once (audited, committed); an approval then raises the quota through
-    ``raise_quota``."""
+    ``raise_quota``. ``for_system`` says what it is for: a classified system never gets cloud capacity, and a
+    platform below the system's MLPS level none at all."""
     if any(v < 0 for v in amount.values()):
         raise InvalidInputError("sizes must not be negative", field="vcpus")
     if not purpose.strip():
         raise InvalidInputError("say what the capacity is for", field="purpose")
     decide_alone(session, platform)
     dept, target = _lookup(session, department, platform)
-    decision = admit(Ask(department, platform, amount, purpose), situation(session, dept, target, now.date()))
+    system_id, level, classified, note = _for_system(session, dept, for_system or ForSystem())
+    decision = admit(Ask(department, platform, amount, purpose, level, classified),
+                     situation(session, dept, target, now.date()))
+    if note:
+        decision = Decision(decision.status, f"{decision.reason_en} ({note})", f"{decision.reason_zh}（{note}）")
     assert dept.id is not None and target.id is not None
     request = services.create(session=session, actor=actor, obj=CapacityRequest(
         department_id=dept.id, platform_id=target.id, vcpus=int(amount.get("vcpus", 0)),
         memory_gb=amount.get("memory_gb", 0.0), storage_gb=amount.get("storage_gb", 0.0), purpose=purpose.strip(),
-        status=CapacityRequestStatus(decision.status), reason=_reason(decision), requested_at=now, decided_at=now))
+        status=CapacityRequestStatus(decision.status), reason=_reason(decision), requested_at=now, decided_at=now,
+        system_id=system_id, mlps_level=level, classified=classified))
     session.commit()
     return request, _raise_after_commit(session, request, decision, raise_quota, target, dept, actor)
 
@@ -197,7 +236,8 @@ def review_queued(session: Session, actor: Actor, now: dt.datetime,
         dept = session.get(Department, request.department_id)
         platform = session.get(CloudPlatform, request.platform_id)
         assert dept is not None and platform is not None and request.id is not None
-        decision = admit(Ask(dept.code, platform.name, _amount(request), request.purpose),
+        decision = admit(Ask(dept.code, platform.name, _amount(request), request.purpose,
+                             request.mlps_level or ASSUMED_LEVEL, bool(request.classified)),
                          situation(session, dept, platform, now.date(), exclude=request.id))
         services.update(session=session, actor=actor, obj=request, changes={
             "status": CapacityRequestStatus(decision.status), "reason": _reason(decision), "decided_at": now})

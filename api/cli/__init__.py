@@ -16,6 +16,7 @@ from api.cli import (
     deps,
     inventory,
     migrate,
+    mlps,
     plan,
     report,
     schedule,
@@ -49,7 +50,8 @@ def check_settings() -> None:
         raise typer.Exit(2) from None
 
 
-for group in (survey, inventory, plan, collect, deps, migrate, schedule, scheduler, report, users, capacity, db, serve):
+for group in (survey, inventory, plan, collect, deps, migrate, schedule, scheduler, report, users, capacity, db, serve,
+              mlps):
     group.register(app)
 app.command("demo")(demo.demo_command)
 

@@ -29,6 +29,12 @@ def request_command(
     vcpus: Annotated[int, typer.Option(min=0)] = 0,
     memory_gb: Annotated[float, typer.Option("--memory-gb", min=0)] = 0.0,
     storage_gb: Annotated[float, typer.Option("--storage-gb", min=0)] = 0.0,
+    system: Annotated[str | None, typer.Option(help="the system it is for (its MLPS level and classification "
+                                               "come from the inventory)")] = None,
+    mlps_level: Annotated[int | None, typer.Option("--mlps-level", min=1, max=4,
+                                                   help="without --system: the MLPS level it needs")] = None,
+    classified: Annotated[bool | None, typer.Option("--classified/--not-classified",
+                                                    help="without --system: whether it is classified (涉密)")] = None,
     cloud: CloudOption = None,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
@@ -36,13 +42,14 @@ def request_command(
     """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason."""
     from inventory.audit import Actor
     from inventory.db import session_scope
-    from scheduler.requests import raise_quota_with, submit
+    from scheduler.requests import ForSystem, raise_quota_with, submit
 
     raiser = raise_quota_with(cloud, kubeconfig, context)
     with session_scope() as session:
         request, decision = submit(session, department, platform,
                                    {"vcpus": vcpus, "memory_gb": memory_gb, "storage_gb": storage_gb}, purpose,
-                                   Actor.cli(), dt.datetime.now(dt.UTC), raiser)
+                                   Actor.cli(), dt.datetime.now(dt.UTC), raiser,
+                                   ForSystem(system, mlps_level, classified))
         ident = request.id
     console.print(f"request #{ident}: {decision.status} — {decision.reason_zh} / {decision.reason_en}",
                   markup=False, highlight=False)

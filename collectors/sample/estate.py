@@ -280,6 +280,23 @@ def _systems(rng: random.Random, estate: SampleEstate, dept_codes: list[str], de
             systems_of_dept.setdefault(dept, []).append((code, zombie))
     estate.tables["systems"] = (header, rows)
     _dependencies(rng, estate, systems_of_dept, hubs)
+    _assessments(estate, rows, until)
+
+
+def _assessments(estate: SampleEstate, systems: list[list[Any]], until: dt.date) -> None:
+    """等保测评: most systems of level 3 or 4 assessed in the last 20 months, so some are overdue, and one
+    in five of level 2 (from the code, so the random stream stays as it was)."""
+    rows: list[list[Any]] = []
+    for code, *_, level_text in ([s[0], s[4]] for s in systems):
+        level = next(k for k, (digit, word) in enumerate(zip("1234", "一二三四", strict=True), start=1)
+                     if digit in str(level_text) or word in str(level_text))
+        mark = zlib.crc32(f"mlps-{code}".encode())
+        if level < 2 or (level == 2 and mark % 5) or (level >= 3 and mark % 10 == 0):
+            continue
+        assessed = until - dt.timedelta(days=30 + mark % 580)
+        rows.append([code, f"第{'一二三四'[level - 1]}级", assessed.isoformat(), "符合" if mark % 7 else "基本符合",
+                     "山东省网络安全等级保护测评中心"])
+    estate.tables["assessments"] = (["系统编码", "等保级别", "测评日期", "测评结论", "测评机构"], rows)
 
 
 def _secrecy(code: str) -> str:

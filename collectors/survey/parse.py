@@ -44,6 +44,7 @@ SHEET_KEYS: dict[SheetKind, tuple[str, ...]] = {
     SheetKind.DEPENDENCIES: ("system", "depends_on"),
     SheetKind.PLATFORMS: ("name",),
     SheetKind.FLAVORS: ("platform", "name"),
+    SheetKind.ASSESSMENTS: ("system", "assessed_on"),
 }
 
 _SYSTEM_STATUS = v.choice_parser(

@@ -21,7 +21,15 @@ from inventory.models.enums import (
     ServerStatus,
     SystemStatus,
 )
-from inventory.models.estate import BusinessSystem, Department, Dependency, Room, Server, SystemServer
+from inventory.models.estate import (
+    BusinessSystem,
+    Department,
+    Dependency,
+    MlpsAssessment,
+    Room,
+    Server,
+    SystemServer,
+)
 from inventory.models.observed import ObservedConnection, ObservedListener
 from inventory.models.plans import ItemStatus, Plan, PlanItem, PlanStatus, PlanWave, WaveStatus
 from inventory.models.provenance import ServerObservation
@@ -50,6 +58,7 @@ __all__ = [
     "JobRun",
     "LoginFailure",
     "MigrationRun",
+    "MlpsAssessment",
     "NamespaceUsage",
     "ObservedConnection",
     "ObservedListener",

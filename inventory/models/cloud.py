@@ -153,6 +153,8 @@ class CapacityRequestBase(SQLModel):
     reason: str | None = Field(default=None, max_length=1000)
     requested_at: dt.datetime
     decided_at: dt.datetime | None = None
+    mlps_level: int | None = None  # of the system the capacity is for (named, or as stated)
+    classified: bool | None = None
 
 
 class CapacityRequest(CapacityRequestBase, table=True):
@@ -160,6 +162,7 @@ class CapacityRequest(CapacityRequestBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     department_id: int = Field(foreign_key="department.id", index=True)
     platform_id: int = Field(foreign_key="cloud_platform.id", index=True)
+    system_id: int | None = Field(default=None, foreign_key="business_system.id", ondelete="SET NULL")
 
 
 class CapacityRequestPublic(CapacityRequestBase):

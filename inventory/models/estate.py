@@ -170,3 +170,16 @@ class DependencyPublic(DependencyBase):
     id: int
     system: str
     depends_on: str
+
+
+class MlpsAssessment(SQLModel, table=True):
+    """One MLPS (等保) assessment of a system: the level assessed, when, the result and who assessed it."""
+
+    __tablename__ = "mlps_assessment"
+    __table_args__ = (sa.UniqueConstraint("system_id", "assessed_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    system_id: int = Field(foreign_key="business_system.id", index=True, ondelete="CASCADE")
+    level: int
+    assessed_on: dt.date
+    result: str | None = Field(default=None, max_length=64)  # 符合 / 基本符合 / 不符合 …
+    assessor: str | None = Field(default=None, max_length=200)

@@ -22,6 +22,7 @@ class SheetKind(StrEnum):
     DEPENDENCIES = "dependencies"
     PLATFORMS = "platforms"
     FLAVORS = "flavors"
+    ASSESSMENTS = "assessments"
     SAMPLES = "samples"
 
 
@@ -147,6 +148,13 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("depends_on", "依赖系统编码", "depends_on", T, True),
         _c("kind", "类型", "kind", T),
         _c("tight", "紧耦合", "tight", B),
+    )),
+    SheetSpec(SheetKind.ASSESSMENTS, "等保测评", (
+        _c("system", "系统编码", "system", T, True),
+        _c("level", "等保级别", "level", ValueKind.MLPS, True),
+        _c("assessed_on", "测评日期", "assessed_on", ValueKind.DATE, True),
+        _c("result", "测评结论", "result", T),
+        _c("assessor", "测评机构", "assessor", T),
     )),
     SheetSpec(SheetKind.PLATFORMS, "云平台", (
         _c("name", "平台名称", "name", T, True),

@@ -20,6 +20,7 @@ from inventory.models import (
     Dependency,
     DependencySource,
     Flavor,
+    MlpsAssessment,
     Room,
     Server,
     SystemServer,
@@ -90,6 +91,10 @@ def load_public(session: Session, kind: SheetKind) -> Keyed:
             names = _id_map(session, CloudPlatform, "name")
             return _rows(session, Flavor, lambda r: (names.get(r["platform_id"]), r["name"]),
                          lambda r: _pick(r, kind) | {"platform": names.get(r["platform_id"])})
+        case SheetKind.ASSESSMENTS:
+            codes = _id_map(session, BusinessSystem, "code")
+            return _rows(session, MlpsAssessment, lambda r: (codes.get(r["system_id"]), r["assessed_on"]),
+                         lambda r: _pick(r, kind) | {"system": codes.get(r["system_id"])})
     raise ValueError(f"no survey view of {kind}")
 
 

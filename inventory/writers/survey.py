@@ -32,6 +32,7 @@ from inventory.models import (
     Dependency,
     DependencySource,
     Flavor,
+    MlpsAssessment,
     Room,
     Server,
     SystemServer,
@@ -391,6 +392,23 @@ class SurveyWriter:
             desired.append(_Desired(row, key, public, columns))
         self._apply("dependency", Dependency, desired, existing, lambda k: f"{k[0]}->{k[1]}")  # type: ignore[index]
 
+    def assessments_sheet(self) -> None:
+        """MLPS assessments (等保测评), one per system and date."""
+        rows = self._sheet(SheetKind.ASSESSMENTS)
+        if not rows:
+            return
+        existing = load_public(self.session, SheetKind.ASSESSMENTS)
+        desired: list[_Desired] = []
+        for row in rows:
+            system_id = self._ref(row, "system", self.systems, "system")
+            if system_id is None:
+                continue
+            public = _present(row.values, FIELDS[SheetKind.ASSESSMENTS]) | {"system": self.systems.code_of[system_id]}
+            columns = {k: v for k, v in public.items() if k != "system"} | {"system_id": system_id}
+            desired.append(_Desired(row, (public["system"], public["assessed_on"]), public, columns))
+        self._apply("mlps_assessment", MlpsAssessment, desired, existing,
+                    lambda k: f"{k[0]}@{k[1]}")  # type: ignore[index]
+
     def platforms_sheet(self) -> None:
         table = _table(CloudPlatform)
         rows = self._sheet(SheetKind.PLATFORMS)
@@ -452,6 +470,7 @@ class SurveyWriter:
         self.servers_sheet()
         self.systems_sheet()
         self.dependencies_sheet()
+        self.assessments_sheet()
         self.platforms_sheet()
         self.flavors_sheet()
         self.samples_sheet()

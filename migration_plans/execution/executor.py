@@ -36,6 +36,7 @@ from inventory.errors import ConflictError, NotFoundError
 from inventory.models import (
     AuditAction,
     BusinessSystem,
+    CloudPlatform,
     Department,
     ItemState,
     MigrationRun,
@@ -56,6 +57,7 @@ from migration_plans.execution.actions import DriverCall, SourceServer, StepCont
 from migration_plans.execution.runbooks import RUNBOOKS, Step, runbook
 from migration_plans.execution.site import Site
 from migration_plans.execution.verification import VerificationFailedError
+from migration_plans.planning.strategies import ASSUMED_MLPS
 from migration_plans.planning.windows import parse_window
 
 ENDED = {ItemState.COMPLETED, ItemState.ROLLED_BACK, ItemState.FAILED, ItemState.REFUSED}
@@ -250,6 +252,15 @@ class Executor:
             return "classified (涉密) system: only to the intranet (政务内网), never to a cloud target"
         if not system.classified and item.strategy == Strategy.INTRANET:
             return "not classified: the intranet (政务内网) takes classified systems only"
+        target = _planned_target(session, item) or {}
+        if target.get("platform_name"):
+            platform = session.exec(select(CloudPlatform).where(CloudPlatform.name == target["platform_name"])).first()
+            level = system.mlps_level or ASSUMED_MLPS
+            if platform is None:
+                return f"target platform {target['platform_name']!r} is not in the inventory"
+            if platform.mlps_level < level:
+                return (f"target platform {platform.name} is MLPS level {platform.mlps_level}, below the system's "
+                        f"level {level}")
         if item.strategy not in RUNBOOKS:
             return f"strategy {item.strategy!r} is not executed"
         return None

@@ -21,6 +21,7 @@ from inventory.models.cloud import CapacityRequestPublic
 from inventory.settings import get_scheduler_settings
 from inventory.users import Principal
 from scheduler.requests import (
+    ForSystem,
     QuotaRaiser,
     RequestRow,
     raise_quota_with,
@@ -40,6 +41,10 @@ class RequestIn(StrictBody):
     memory_gb: float = Field(0.0, ge=0, le=10_000_000)
     storage_gb: float = Field(0.0, ge=0, le=100_000_000)
     purpose: str = Field(min_length=1, max_length=500)
+    system: str | None = Field(None, min_length=1, max_length=64, description="the system the capacity is for "
+                               "(its MLPS level and classification come from the inventory)")
+    mlps_level: int | None = Field(None, ge=1, le=4, description="without a system: the MLPS level it needs")
+    classified: bool | None = Field(None, description="without a system: whether it is classified (涉密)")
 
 
 def _out(row: RequestRow) -> CapacityRequestPublic:
@@ -90,7 +95,8 @@ def create_capacity_request(body: RequestIn, session: SessionDep,
     now = dt.datetime.now(dt.UTC)
     amount = {"vcpus": float(body.vcpus), "memory_gb": body.memory_gb, "storage_gb": body.storage_gb}
     request, _ = submit(session, body.department_code, body.platform, amount, body.purpose,
-                        Actor(f"api:{principal.username}"), now, _raiser())
+                        Actor(f"api:{principal.username}"), now, _raiser(),
+                        ForSystem(body.system, body.mlps_level, body.classified))
     session.commit()
     return get_capacity_request(request.id or 0, session, principal)
 

@@ -30,6 +30,31 @@ def _counter_table(title: str, counts: dict[str, int]) -> Table:
     return table
 
 
+def _whole_estate_leaves() -> None:
+    """What lets every room close: classified systems to the intranet, each system in its network zone, and
+    the MLPS assessments that are due."""
+    from inventory.db import session_scope
+    from inventory.mlps import mlps_due
+    from migration_plans.store import resolve
+
+    with session_scope() as session:
+        document = resolve(session, "demo").document
+        late = sum(row.overdue for row in mlps_due(session, clock.today()))
+    items = [i for wave in document["waves"] for i in wave["items"]]
+    intranet = [i for i in items if i["strategy"] == "intranet"]
+    closing = sum(r["closes_after_wave"] is not None for r in document["rooms"])
+    platforms = sorted({i["destination"]["platform"] for i in intranet})
+    zones: dict[str, int] = {}
+    for item in items:
+        if item.get("zone"):
+            zones[item["zone"]] = zones.get(item["zone"], 0) + 1
+    console.print(f"涉密系统 classified: {len(intranet)} move to the intranet platform {', '.join(platforms) or '—'} "
+                  f"(never the cloud; without one declared they would stay and keep their rooms open); rooms "
+                  f"closing: {closing} of {len(document['rooms'])}", highlight=False)
+    console.print("网络区域 zones: " + ", ".join(f"{zone} {count}" for zone, count in sorted(zones.items()))
+                  + f"; 等保测评 overdue: {late} (`shangyun mlps overdue`)", highlight=False)
+
+
 def demo_command(
     scale: Annotated[str, typer.Option(help="sample size: tiny | city | province | stress")] = "city",
     seed: Annotated[int, typer.Option(help="random seed of the sample estate")] = 1,
@@ -89,6 +114,7 @@ def demo_command(
     start = clock.today() + dt.timedelta(days=7 - clock.today().weekday() + 7)  # the Monday after next
     create_command(name="demo", start=start.isoformat(), wave_days=14, max_systems=None, max_vcpus=None,
                    first_small=True, sizing_days=30, as_json=False)
+    _whole_estate_leaves()
     savings_command(ref="demo", xlsx=None)
     console.rule("6. live collection 实时采集: Ansible facts and the agent on this machine, the test cloud")
     _collect_live(estate_dir)

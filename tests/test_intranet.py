@@ -107,7 +107,10 @@ def test_a_secrecy_level_that_is_not_one_is_a_named_error(engine: Engine, tiny_e
     survey = tmp_path / "survey"
     shutil.copytree(tiny_estate, survey)
     lines = (survey / "platforms.csv").read_text(encoding="utf-8-sig").splitlines()
-    lines[-1] = lines[-1].rsplit(",", 1)[0] + ",很机密"
+    column = lines[0].split(",").index("分级保护等级")
+    cells = lines[-1].split(",")
+    cells[column] = "很机密"
+    lines[-1] = ",".join(cells)
     (survey / "platforms.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     outcome = import_survey(survey, engine=engine, actor=Actor("test"))
     assert not outcome.written

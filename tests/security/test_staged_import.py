@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from collectors.survey.importer import import_survey
 from inventory.audit import Actor
@@ -119,8 +119,8 @@ def test_rows_a_crashed_import_left_are_removed_after_a_day(engine: Engine, tiny
     outcome = import_survey(tiny_estate, engine=engine, actor=ACTOR)
     assert outcome.written and outcome.report.samples_inserted > 0
     with Session(engine) as session:
-        stages = session.execute(sa.select(ImportStageSample.stage_id, sa.func.count()).group_by(
-            ImportStageSample.stage_id)).all()  # type: ignore[call-overload]
+        stages = session.execute(sa.select(col(ImportStageSample.stage_id), sa.func.count()).group_by(
+            col(ImportStageSample.stage_id))).all()
         samples = session.execute(sa.select(sa.func.count()).select_from(UtilizationSample)).scalar_one()
     assert dict(stages) == {stage: n for stage, n in left.items() if "running" in stage}
     assert samples == outcome.report.samples_inserted

@@ -263,12 +263,21 @@ def _execute_wave_one(estate_dir: Path) -> None:
     assert run_id is not None
     _work(run_id, site, parallel=2)
     executor = Executor(get_engine(), site, Actor.cli())
-    waiting = [i for i in executor.items(run_id) if i.state == ItemState.WAITING and i.step == "signoff"]
-    for item in waiting:
-        console.print(f"demo: the department signs off {item.system} (`shangyun migrate approve {item.item_id} "
-                      "signoff`)")
-        executor.approve(item.item_id, "signoff")
-    if waiting:
+    for _ in range(3):  # an item may wait at its downtime window, then at the sign-off
+        waiting = [i for i in executor.items(run_id) if i.state == ItemState.WAITING]
+        for item in waiting:
+            if item.step == "signoff":
+                console.print(f"demo: the department signs off {item.system} (`shangyun migrate approve "
+                              f"{item.item_id} signoff`)")
+                executor.approve(item.item_id, "signoff")
+            elif "outside the downtime window" in (item.error or ""):
+                console.print(f"demo: {item.system} waits for its downtime window ({item.error}); the department "
+                              f"agrees to go on now (`shangyun migrate approve {item.item_id} {item.step} "
+                              "--outside-window --reason …`)", markup=False, highlight=False)
+                executor.approve(item.item_id, item.step, outside_window=True,
+                                 reason="演示：部门同意在停机窗口外割接 / demo: the department agreed")
+        if not waiting:
+            break
         _work(run_id, site, parallel=2)
     items = executor.items(run_id)
     with session_scope() as session:

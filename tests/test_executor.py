@@ -78,12 +78,12 @@ def _site(tmp_path: Path, db_url: str, **extra: Any) -> Path:
     return path
 
 
-def _any_day(db_url: str, *codes: str) -> None:
-    """Clear the downtime windows of ``codes``: they may go down on any day."""
+def set_windows(db_url: str, windows: dict[str, str | None]) -> None:
+    """Give the systems ``windows`` (code → downtime window; None: any day)."""
     engine = create_db_engine(db_url)
     with Session(engine) as session:
-        for system in session.exec(select(BusinessSystem).where(col(BusinessSystem.code).in_(codes))):
-            system.downtime_window = None
+        for system in session.exec(select(BusinessSystem).where(col(BusinessSystem.code).in_(windows))):
+            system.downtime_window = windows[system.code]
             session.add(system)
         session.commit()
     engine.dispose()
@@ -112,7 +112,7 @@ def test_retire_wave_with_gate_failure_and_completion(planned: str, tmp_path: Pa
     db_url = planned
     wave, retired = _wave_of(db_url, "retire", at_least=2)
     broken, good = retired[0], retired[1]
-    _any_day(db_url, good)  # its switch-off must not wait for a downtime window (test_executor_windows.py does that)
+    set_windows(db_url, {good: None})  # any day: windows have their own tests
     site = _site(tmp_path, db_url, data_paths={broken: [str(tmp_path / "no-such-data")]})
     result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
     assert result.returncode == 0, result.stderr

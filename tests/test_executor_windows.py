@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
-from inventory.models import AuditLog, BusinessSystem, ItemState
+from inventory.models import AuditLog, ItemState
 from tests.conftest import run_cli
-from tests.test_executor import _events, _items, _site, _wave_of
+from tests.test_executor import _events, _items, _site, _wave_of, set_windows
 
 MONDAY, SATURDAY = "2026-11-30", "2026-12-05"
 
@@ -34,14 +34,7 @@ def test_a_switch_off_waits_for_the_weekend_window_unless_approved_outside_it(pl
     db_url = planned
     wave, codes = _wave_of(db_url, "retire", at_least=2)
     weekend_only, no_window = codes[0], codes[1]
-    engine = create_db_engine(db_url)
-    with Session(engine) as session:
-        for code, window in ((weekend_only, "周末全天"), (no_window, None)):
-            system = session.exec(select(BusinessSystem).where(BusinessSystem.code == code)).one()
-            system.downtime_window = window
-            session.add(system)
-        session.commit()
-    engine.dispose()
+    set_windows(db_url, {weekend_only: "周末全天", no_window: None})
     site = _site(tmp_path, db_url)
     assert _on(MONDAY, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
                db_url=db_url)[0] == 0
@@ -79,13 +72,7 @@ def test_a_switch_off_waits_for_the_weekend_window_unless_approved_outside_it(pl
 def test_inside_its_window_the_switch_off_goes_on_by_itself(planned: str, tmp_path: Path) -> None:
     db_url = planned
     wave, codes = _wave_of(db_url, "retire")
-    engine = create_db_engine(db_url)
-    with Session(engine) as session:
-        system = session.exec(select(BusinessSystem).where(BusinessSystem.code == codes[0])).one()
-        system.downtime_window = "周末全天"
-        session.add(system)
-        session.commit()
-    engine.dispose()
+    set_windows(db_url, {codes[0]: "周末全天"})
     site = _site(tmp_path, db_url)
     assert _on(SATURDAY, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
                db_url=db_url)[0] == 0

@@ -40,7 +40,7 @@ from migration_plans.execution.executor import Executor, start_run
 from migration_plans.execution.runbooks import REHOST
 from migration_plans.execution.site import Site
 from migration_plans.store import resolve
-from tests.conftest import SHANGYUN, run_cli
+from tests.conftest import SHANGYUN, run_cli, run_cli_here
 
 
 def _wave_of(db_url: str, strategy: str, at_least: int = 1) -> tuple[int, list[str]]:
@@ -114,7 +114,8 @@ def test_retire_wave_with_gate_failure_and_completion(planned: str, tmp_path: Pa
     broken, good = retired[0], retired[1]
     set_windows(db_url, {good: None})  # any day: windows have their own tests
     site = _site(tmp_path, db_url, data_paths={broken: [str(tmp_path / "no-such-data")]})
-    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
+                     "--system", broken, "--system", good, db_url=db_url)
     assert result.returncode == 0, result.stderr
     items = _items(db_url)
     # The broken item failed in its first step and was rolled back; the other one went on to the gate.
@@ -127,8 +128,8 @@ def test_retire_wave_with_gate_failure_and_completion(planned: str, tmp_path: Pa
     archived = tmp_path / "targets" / "archive" / good
     assert sorted(p.name for p in archived.rglob("records.csv"))  # real files were archived
 
-    assert run_cli("migrate", "approve", str(items[good].id), "signoff", db_url=db_url).returncode == 0
-    resumed = run_cli("migrate", "resume", db_url=db_url)
+    assert run_cli_here("migrate", "approve", str(items[good].id), "signoff", db_url=db_url).returncode == 0
+    resumed = run_cli_here("migrate", "resume", db_url=db_url)
     assert resumed.returncode == 0, resumed.stderr
     assert _items(db_url)[good].state == ItemState.COMPLETED
 
@@ -171,7 +172,8 @@ def test_classified_item_is_refused_before_any_driver_call(planned: str, tmp_pat
         session.commit()
     engine.dispose()
     site = _site(tmp_path, db_url)
-    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), "--system", forged,
+                     db_url=db_url)
     assert result.returncode == 0, result.stderr
     item = _items(db_url)[forged]
     assert item.state == ItemState.REFUSED and "classified" in (item.error or "")
@@ -194,7 +196,8 @@ def test_kill_9_mid_step_then_resume_repeats_nothing(planned: str, tmp_path: Pat
     code = codes[0]
     site = _site(tmp_path, db_url, verify_commands={code: ["sleep 6"]})
     env = os.environ | {"SHANGYUN_DATABASE_URL": db_url}
-    worker = subprocess.Popen([SHANGYUN, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site)],
+    worker = subprocess.Popen([SHANGYUN, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
+                               "--system", code],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while True:  # wait until the worker is inside verify_archive (its sleep), then kill it and its children
@@ -379,7 +382,8 @@ def test_a_step_that_hangs_times_out_and_is_reverted(planned: str, tmp_path: Pat
     # The limit leaves the real steps (archive sync on a busy CI machine) time to finish; only the hang hits it.
     site = _site(tmp_path, db_url, step_timeout=20, verify_commands={codes[0]: ["sleep 600"]})
     started = time.monotonic()
-    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), db_url=db_url)
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
+                     "--system", codes[0], db_url=db_url)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 300
     item = _items(db_url)[codes[0]]

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, ItemState
-from tests.conftest import run_cli
+from tests.conftest import run_cli_here
 from tests.test_executor import _events, _items, _site, _wave_of, set_windows
 
 MONDAY, SATURDAY = "2026-11-30", "2026-12-05"
@@ -21,7 +21,7 @@ def _on(day: str, *args: str, db_url: str) -> tuple[int, str, str]:
     previous = os.environ.get("SHANGYUN_TODAY")
     os.environ["SHANGYUN_TODAY"] = day
     try:
-        result = run_cli(*args, db_url=db_url)
+        result = run_cli_here(*args, db_url=db_url)
     finally:
         if previous is None:
             del os.environ["SHANGYUN_TODAY"]
@@ -37,7 +37,7 @@ def test_a_switch_off_waits_for_the_weekend_window_unless_approved_outside_it(pl
     set_windows(db_url, {weekend_only: "周末全天", no_window: None})
     site = _site(tmp_path, db_url)
     assert _on(MONDAY, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
-               db_url=db_url)[0] == 0
+               "--system", weekend_only, "--system", no_window, db_url=db_url)[0] == 0
     for code in (weekend_only, no_window):  # both reach the department's sign-off
         item = _items(db_url)[code]
         assert item.state == ItemState.WAITING and "signoff" in (item.error or "")
@@ -74,8 +74,11 @@ def test_inside_its_window_the_switch_off_goes_on_by_itself(planned: str, tmp_pa
     wave, codes = _wave_of(db_url, "retire")
     set_windows(db_url, {codes[0]: "周末全天"})
     site = _site(tmp_path, db_url)
+    status, _, err = _on(SATURDAY, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
+                         "--system", codes[0], "--system", "S99999", db_url=db_url)
+    assert status == 2 and "S99999" in err and "nothing left to do" in err  # a code not in the wave: no run
     assert _on(SATURDAY, "migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
-               db_url=db_url)[0] == 0
+               "--system", codes[0], db_url=db_url)[0] == 0
     item = _items(db_url)[codes[0]]
     assert _on(SATURDAY, "migrate", "approve", str(item.id), "signoff", db_url=db_url)[0] == 0
     assert _on(SATURDAY, "migrate", "resume", db_url=db_url)[0] == 0

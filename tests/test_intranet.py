@@ -21,7 +21,7 @@ from inventory.models.enums import SecrecyLevel, Strategy
 from migration_plans.execution.runbooks import INTRANET
 from migration_plans.planning import model as m
 from migration_plans.planning.planner import plan
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 from tests.test_executor import _events, _items, _site, _wave_of
 
 START = "2026-12-07"
@@ -133,13 +133,13 @@ def test_a_classified_move_runs_gate_by_gate_and_a_cloud_target_is_refused(plann
         session.commit()
     engine.dispose()
     assert run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
-                   db_url=db_url).returncode == 0
+                   "--system", moving, "--system", forged, db_url=db_url).returncode == 0
     for step in INTRANET:
         item = _items(db_url)[moving]
         if step.gate:
             assert item.state == ItemState.WAITING and step.name in (item.error or ""), (step.name, item.error)
-            assert run_cli("migrate", "approve", str(item.id), step.name, db_url=db_url).returncode == 0
-            assert run_cli("migrate", "resume", db_url=db_url).returncode == 0
+            assert run_cli_here("migrate", "approve", str(item.id), step.name, db_url=db_url).returncode == 0
+            assert run_cli_here("migrate", "resume", db_url=db_url).returncode == 0
     item = _items(db_url)[moving]
     assert item.state == ItemState.COMPLETED
     done = [e.step for e in _events(db_url, item.id or 0) if e.phase == "after" and e.status == "ok"]

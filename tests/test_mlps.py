@@ -119,7 +119,7 @@ def test_the_executor_refuses_a_target_below_the_system_s_level(planned: str, tm
         session.commit()
     engine.dispose()
     site = _site(tmp_path, db_url)
-    assert run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site),
+    assert run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site), "--system", codes[0],
                    db_url=db_url).returncode == 0
     refused = _items(db_url)[codes[0]]
     assert refused.state == ItemState.REFUSED and "MLPS level 2, below the system's level 3" in (refused.error or "")

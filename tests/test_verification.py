@@ -122,8 +122,8 @@ def test_a_failed_check_stops_the_item_before_signoff_until_approved(planned: st
     _Health.healthy = False  # the migrated application does not come up
     site_file = _site(tmp_path, db_url, openstack={"dry_run": True}, checks={code: {"http": [
         {"url": f"http://127.0.0.1:{service}/health", "status": 200, "contains": "UP"}]}})
-    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site_file), db_url=db_url,
-                     timeout=900)
+    result = run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site_file), "--system", code,
+                     db_url=db_url, timeout=900)
     assert result.returncode == 0, result.stderr
     item = _items(db_url)[code]
     assert item.state == ItemState.WAITING and item.error is not None

@@ -70,6 +70,8 @@ def run_command(
     parallel: Annotated[int, typer.Option(min=1, help="items worked at the same time")] = 1,
     detach: Annotated[bool, typer.Option("--detach", help="only start the run: `shangyun migrate worker` "
                                          "processes work it")] = False,
+    system: Annotated[list[str] | None, typer.Option(help="only this system of the wave (repeatable), e.g. a "
+                                                     "wave split over two weekends")] = None,
 ) -> None:
     """Carry out one wave: every item through its runbook, with events, gates and reverts."""
     from inventory.audit import Actor
@@ -82,12 +84,13 @@ def run_command(
     profile = load_site(site)
     if dry_run:
         with session_scope() as session:
-            calls = plan_calls(session, resolve(session, plan), wave, profile)
+            calls = [c for c in plan_calls(session, resolve(session, plan), wave, profile)
+                     if not system or c[0] in system]
             session.rollback()
         _print_calls(calls)
         return
     with session_scope() as session:
-        run = start_run(session, resolve(session, plan), wave, profile, Actor.cli())
+        run = start_run(session, resolve(session, plan), wave, profile, Actor.cli(), systems=system or ())
         run_id = run.id
     assert run_id is not None
     console.print(f"run {run_id}: plan {plan}, wave {wave}" + (" — left to the workers" if detach else ""))

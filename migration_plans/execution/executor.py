@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -103,15 +103,24 @@ class ItemSummary:
     error: str | None
 
 
-def start_run(session: Session, plan: Plan, wave_index: int, site: Site, actor: Actor) -> MigrationRun:
-    """Create the run of wave ``wave_index`` with one pending item per system (retain excluded)."""
+def start_run(session: Session, plan: Plan, wave_index: int, site: Site, actor: Actor,
+              systems: Sequence[str] = ()) -> MigrationRun:
+    """Create the run of wave ``wave_index`` with one pending item per system (retain excluded); only the
+    given ``systems`` (codes) of the wave when some are named, e.g. a wave split over two weekends."""
     wave = session.exec(select(PlanWave).where(PlanWave.plan_id == plan.id, PlanWave.index == wave_index)).first()
     if wave is None:
         raise ExecutionNotFoundError(f"plan {plan.name}@{plan.version} has no wave {wave_index}")
-    items = session.exec(select(PlanItem).join(BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id)
-                         .where(PlanItem.wave_id == wave.id, PlanItem.status != ItemStatus.DONE,
-                                col(BusinessSystem.status).not_in([SystemStatus.MIGRATED, SystemStatus.RETIRED]))
-                         .order_by(col(PlanItem.id))).all()
+    rows = session.exec(select(PlanItem, BusinessSystem.code)
+                        .join(BusinessSystem, col(BusinessSystem.id) == PlanItem.system_id)
+                        .where(PlanItem.wave_id == wave.id, PlanItem.status != ItemStatus.DONE,
+                               col(BusinessSystem.status).not_in([SystemStatus.MIGRATED, SystemStatus.RETIRED]))
+                        .order_by(col(PlanItem.id))).all()
+    if systems:
+        unknown = sorted(set(systems) - {code for _, code in rows})
+        if unknown:
+            raise ExecutionError(f"system(s) {', '.join(unknown)} have nothing left to do in wave {wave_index} of "
+                                 f"plan {plan.name}@{plan.version}", field="system")
+    items = [item for item, code in rows if not systems or code in systems]
     if not items:
         raise ExecutionError(f"wave {wave_index} of plan {plan.name}@{plan.version} has nothing left to do")
     assert plan.id is not None

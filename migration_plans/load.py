@@ -7,21 +7,26 @@ zombie detection, the mean of the daily averages over its latest ``ZOMBIE_WINDOW
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from inventory.capacity import free
+from inventory import clock
+from inventory.capacity import free, overcommit
 from inventory.costs import Basis
+from inventory.errors import NotFoundError
+from inventory.expansions import ExpansionSpec
 from inventory.models import (
     BusinessSystem,
     CloudPlatform,
     Department,
     Dependency,
     Flavor,
+    PlatformExpansion,
     Room,
     Server,
     ServerStatus,
@@ -134,10 +139,29 @@ def load_platforms(session: Session) -> list[m.Platform]:
     for r in session.execute(sa.select(table_of(Flavor)).order_by(table_of(Flavor).c.name)).mappings():
         flavors.setdefault(r["platform_id"], []).append(
             m.Flavor(r["name"], r["vcpus"], r["memory_gb"], r["disk_gb"], r["monthly_cny"]))
+    expansions: dict[int, list[PlatformExpansion]] = {}
+    for e in session.exec(select(PlatformExpansion).where(PlatformExpansion.ready_on > clock.today())
+                          .order_by(col(PlatformExpansion.ready_on))):
+        expansions.setdefault(e.platform_id, []).append(e)
     platforms = []
     for p in session.exec(select(CloudPlatform).order_by(col(CloudPlatform.name))):
         room = free(p)
+        ratio = overcommit(p.cpu_ratio)
         platforms.append(m.Platform(p.name, p.kind, p.mlps_level, room["vcpus"], room["memory_gb"], room["storage_gb"],
                                     tuple(flavors.get(p.id or 0, [])), p.vcpu_monthly_cny, p.memory_gb_monthly_cny,
-                                    p.storage_gb_monthly_cny, p.secrecy_level, p.network_zone))
+                                    p.storage_gb_monthly_cny, p.secrecy_level, p.network_zone, ratio,
+                                    tuple(m.Expansion(e.ready_on, e.vcpus * ratio, e.memory_gb, e.storage_gb)
+                                          for e in expansions.get(p.id or 0, []))))
     return platforms
+
+
+def with_assumed(estate: m.Estate, assumed: Sequence[ExpansionSpec]) -> m.Estate:
+    """``estate`` with what-if expansions added to its platforms (``plan create --assume-expansion``)."""
+    by_name = {p.name: p for p in estate.platforms}
+    for spec in assumed:
+        platform = by_name.get(spec.platform)
+        if platform is None:
+            raise NotFoundError(what="cloud platform", key=spec.platform)
+        by_name[spec.platform] = dataclasses.replace(platform, expansions=(*platform.expansions, m.Expansion(
+            spec.ready_on, spec.vcpus * platform.cpu_ratio, spec.memory_gb, spec.storage_gb, assumed=True)))
+    return dataclasses.replace(estate, platforms=[by_name[p.name] for p in estate.platforms])

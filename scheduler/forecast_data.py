@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from inventory.capacity import allocatable, allocatable_vcpus, overcommit, physical
 from inventory.errors import NotFoundError
+from inventory.expansions import upcoming
 from inventory.models import CloudHost, CloudPlatform, PlanItem, PlanWave, PlatformDaily
 from inventory.models.plans import ItemStatus
 from inventory.platform_history import history
@@ -69,6 +70,10 @@ def platform_forecasts(session: Session, plan_id: int | None, today: dt.date, ho
             vcpus, cpu_ratio, memory = DEFAULT_HOST["vcpus"], ratio, DEFAULT_HOST["memory_gb"]
         size = {"vcpus": allocatable_vcpus(vcpus, cpu_ratio), "memory_gb": memory, "vcpus_used": vcpus,
                 "memory_gb_used": memory}
+        grows = [PlannedAddition(e.ready_on, {"vcpus": allocatable_vcpus(e.vcpus, ratio), "memory_gb": e.memory_gb,
+                                              "storage_gb": e.storage_gb, "vcpus_used": float(e.vcpus),
+                                              "memory_gb_used": e.memory_gb, "storage_gb_used": e.storage_gb})
+                 for _, e in upcoming(session, platform.name)]
         out.append(forecast(platform.name, capacity, allocated, days, planned.get(platform.name, []), size, today,
-                            horizon_days))
+                            horizon_days, grows))
     return out

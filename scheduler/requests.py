@@ -81,7 +81,7 @@ def situation(session: Session, department: Department, platform: CloudPlatform,
            "memory_gb": float(platform.allocated_memory_gb or 0) + granted["memory_gb"],
            "storage_gb": float(platform.allocated_storage_gb or 0) + granted["storage_gb"]}
     (forecast,) = platform_forecasts(session, newest_current_plan(session), today, 90, platform.name)
-    later = {r.resource: r.share_at_horizon * r.capacity + granted[r.resource] for r in forecast.resources}
+    later = {r.resource: r.share_at_horizon * r.capacity_at_horizon + granted[r.resource] for r in forecast.resources}
     return Situation(get_department_quota().model_dump(), in_use, capacity, now, later, open_purposes,
                      platform.mlps_level, platform.kind == PlatformKind.INTRANET)
 

@@ -18,6 +18,7 @@ from api.cli import (
     migrate,
     mlps,
     plan,
+    platform,
     report,
     schedule,
     scheduler,
@@ -32,7 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(emoji=False, stderr=True)
 
 
 @app.callback()
@@ -51,7 +52,7 @@ def check_settings() -> None:
 
 
 for group in (survey, inventory, plan, collect, deps, migrate, schedule, scheduler, report, users, capacity, db, serve,
-              mlps):
+              mlps, platform):
     group.register(app)
 app.command("demo")(demo.demo_command)
 

@@ -13,8 +13,8 @@ from rich.table import Table
 from inventory import clock
 
 capacity_app = typer.Typer(help="Departments' capacity requests (资源申请).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 # Where an approval raises the quota (both commands may approve).
 CloudOption = Annotated[str | None, typer.Option(help="clouds.yaml cloud: on approval, raise the OpenStack quota")]
 KubeconfigOption = Annotated[str | None, typer.Option(help="for a Kubernetes platform: raise the namespace quota")]

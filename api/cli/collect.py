@@ -14,7 +14,7 @@ from collectors.queue import DiskQueue
 from inventory.errors import InvalidInputError
 
 collect_app = typer.Typer(help="Collect facts about machines.", no_args_is_help=True)
-err_console = Console(stderr=True)
+err_console = Console(emoji=False, stderr=True)
 DEFAULT_QUEUE = Path.home() / ".local" / "state" / "shangyun" / "agent-queue"
 
 
@@ -90,7 +90,7 @@ def collect_openstack_command(
 
     with session_scope() as session:
         collected = collect_openstack_cloud(session, cloud, platform, mlps_level, Actor.cli())
-    Console().print(collected.summary(), markup=False, highlight=False)
+    Console(emoji=False).print(collected.summary(), markup=False, highlight=False)
 
 
 @collect_app.command("kubernetes")
@@ -110,7 +110,7 @@ def collect_kubernetes_command(
 
     with session_scope() as session:
         collected = collect_kubernetes_cluster(session, kubeconfig, context, platform, mlps_level, Actor.cli())
-    Console().print(collected.summary(), markup=False, highlight=False)
+    Console(emoji=False).print(collected.summary(), markup=False, highlight=False)
 
 
 @collect_app.command("ansible")
@@ -135,7 +135,7 @@ def collect_ansible_command(
     run = gather(inventory, limit=limit, forks=forks, timeout=timeout)
     with session_scope() as session:
         result = write_host_facts(session, run.facts, dt.datetime.now(dt.UTC), Actor.cli())
-    console = Console()
+    console = Console(emoji=False)
     for hostname in result.created:
         console.print(f"created {hostname}", markup=False)
     for hostname, fields in result.updated.items():
@@ -165,7 +165,7 @@ def snapshot_command(
     with session_scope() as session:
         snapshot = cluster_snapshot(session, platform)
     out.write_text(json.dumps(snapshot, ensure_ascii=False, indent=2), encoding="utf-8")
-    Console().print(f"wrote {out}: {len(snapshot['hosts'])} hosts, {len(snapshot['instances'])} instances")
+    Console(emoji=False).print(f"wrote {out}: {len(snapshot['hosts'])} hosts, {len(snapshot['instances'])} instances")
 
 
 

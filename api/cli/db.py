@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
+console = Console(emoji=False)
 
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

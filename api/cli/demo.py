@@ -17,7 +17,7 @@ from inventory.models.enums import RebalanceGoal
 from inventory.models.runs import ItemState
 from inventory.settings import get_settings, use_openstack_config
 
-console = Console(width=None if sys.stdout.isatty() else 200)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
 TESTCLOUD_CONFIG = Path("/var/tmp/shangyun-testcloud/clouds.yaml")  # where `make testcloud` writes it
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 deps_app = typer.Typer(help="Dependencies between systems: declared and observed.", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
 
 
 @deps_app.command("discover")

@@ -17,8 +17,8 @@ from inventory.models.enums import AuditAction
 if TYPE_CHECKING:
     from inventory.views.archive import SystemArchive
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 
 
 samples_app = typer.Typer(help="Raw utilization samples.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def prune_command(
     keep = days or get_settings().sample_retention_days
     with session_scope() as session:
         deleted = prune_samples(session, keep, Actor.cli())
-    Console().print(f"deleted {deleted} raw sample(s) older than {keep} days; daily rollups kept")
+    Console(emoji=False).print(f"deleted {deleted} raw sample(s) older than {keep} days; daily rollups kept")
 
 
 def conflicts_command(
@@ -72,8 +72,8 @@ def conflicts_command(
         others = "; ".join(f"{o.value!r} ({o.source}, {o.at:%Y-%m-%d %H:%M})" for o in c.others)
         table.add_row(c.hostname, c.field, repr(c.chosen.value), f"{c.chosen.source}, {c.chosen.at:%Y-%m-%d %H:%M}",
                       others)
-    Console().print(table)
-    Console().print(f"{len(found)} conflict(s)")
+    Console(emoji=False).print(table)
+    Console(emoji=False).print(f"{len(found)} conflict(s)")
 
 
 def _cny(value: float) -> str:

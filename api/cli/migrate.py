@@ -15,8 +15,8 @@ from inventory.errors import InvalidInputError, NotFoundError
 from inventory.models.runs import ItemState
 
 migrate_app = typer.Typer(help="Carry out a plan's waves step by step (迁移执行).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 
 
 

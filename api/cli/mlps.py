@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console(width=None if sys.stdout.isatty() else 200)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
 mlps_app = typer.Typer(help="MLPS (等保) assessments.", no_args_is_help=True)
 
 

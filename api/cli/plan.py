@@ -17,8 +17,8 @@ from inventory import clock
 from inventory.errors import InvalidInputError
 from inventory.models.enums import RoomStatus
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True, width=None if sys.stderr.isatty() else 200)
 plan_app = typer.Typer(help="Migration plans: strategies, waves that close rooms early, savings.",
                        no_args_is_help=True)
 DEFAULT_MAX_SYSTEMS = 40
@@ -74,14 +74,18 @@ def create_command(
                                               help="waves 1–2: ≤ 10 servers of simple systems")] = False,
     sizing_days: Annotated[int, typer.Option("--sizing-days", min=1, help="p95 window for right-sizing")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="print only the plan document (FORMATS.md §4)")] = False,
+    assume_expansion: Annotated[list[str] | None, typer.Option(
+        "--assume-expansion", help="what-if: PLATFORM:YYYY-MM-DD:+vcpu,+gb,+tb counted as if declared "
+        "(repeatable; recorded in the plan as assumed, never stored as a platform's expansion)")] = None,
 ) -> None:
     """Plan every system: strategy, target, move group and wave; store it and print it."""
     from sqlmodel import Session
 
     from inventory.audit import Actor
     from inventory.db import get_engine
+    from inventory.expansions import parse_spec
     from inventory.settings import get_cost_defaults
-    from migration_plans.load import load_estate
+    from migration_plans.load import load_estate, with_assumed
     from migration_plans.planning.model import PlanParams
     from migration_plans.planning.planner import plan
     from migration_plans.store import PlanNotFoundError, diff_documents, resolve, save_plan, started_waves
@@ -93,8 +97,9 @@ def create_command(
     if max_systems is None and max_vcpus is None:
         max_systems = DEFAULT_MAX_SYSTEMS
     params = PlanParams(name, start_day, wave_days, max_systems, max_vcpus, first_small)
+    assumed = [parse_spec(text) for text in assume_expansion or []]
     with Session(get_engine()) as session:
-        estate = load_estate(session, get_cost_defaults(), sizing_days)
+        estate = with_assumed(load_estate(session, get_cost_defaults(), sizing_days), assumed)
         if not estate.systems:
             raise InvalidInputError("the inventory has no business systems; `shangyun import` a survey first")
         try:
@@ -158,6 +163,13 @@ def _print_plan(document: dict[str, Any], waves_shown: int | None = None) -> Non
                   f"objective, before cloud costs and the N+1 rule) {_wan(savings['objective_cny'])} 万元, "
                   f"proven upper bound {_wan(savings['upper_bound_cny'])} 万元, gap {savings['gap']:.1%}",
                   highlight=False)
+    capacity = document.get("capacity") or {}
+    for e in capacity.get("expansions", []):
+        label = "expansion 扩容" + ("（假设 assumed）" if e["assumed"] else "")
+        console.print(f"{label}: {e['platform']} +{e['vcpus']:g} vCPU, +{e['memory_gb']:g} GB, "
+                      f"+{e['storage_gb'] / 1024:g} TB from {e['ready_on']}", highlight=False, markup=False)
+    for line in (w for w in document["warnings"] if w.startswith("capacity: ")):
+        console.print(line, highlight=False, markup=False)
     if document["warnings"]:
         console.print(f"{len(document['warnings'])} warning(s), e.g. {document['warnings'][0]}", highlight=False,
                       markup=False)

@@ -13,8 +13,8 @@ from rich.table import Table
 from migration_plans.planning.savings import SavingsModel
 
 report_app = typer.Typer(help="Reports for finance (财务报表).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 EMPTIED = ("decommissioning", "closed")
 
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from scheduler.room_flags import RoomFlag
 
 schedule_app = typer.Typer(help="Keep the cloud balanced (调度).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 
 
 @schedule_app.command("rebalance")
@@ -280,8 +280,9 @@ def forecast_command(
         sys.stdout.write(json.dumps([{
             "platform": f.platform, "model": f.model, "horizon_days": f.horizon_days,
             "expansion_hosts": f.expansion_hosts, "host_size": f.host_size,
+            "expansions": [{"day": e.day.isoformat(), "amount": e.amount} for e in f.expansions],
             "resources": [{"resource": r.resource, "measure": r.measure, "capacity": r.capacity,
-                           "now": r.allocated_now,
+                           "capacity_at_horizon": r.capacity_at_horizon, "now": r.allocated_now,
                            "share_now": r.share_now, "share_at_horizon": r.share_at_horizon,
                            "trend_per_day": r.trend_per_day, "days_until": r.days_until,
                            "crossing": {k: v.isoformat() if v else None for k, v in r.crossing.items()}}
@@ -300,6 +301,10 @@ def forecast_command(
                           f"{r.capacity:,.0f}", f"{r.allocated_now:,.0f} ({r.share_now:.0%})",
                           f"{r.trend_per_day:g}", f"{r.share_at_horizon:.0%}", when("75%"), when("90%"))
         console.print(table)
+        for e in f.expansions:
+            console.print(f"planned expansion 扩容计划 {e.day}: +{e.amount['vcpus_used']:g} vCPU "
+                          f"(+{e.amount['vcpus']:g} allocatable), +{e.amount['memory_gb']:g} GB memory, "
+                          f"+{e.amount['storage_gb'] / 1024:g} TB storage", highlight=False)
         size = ", ".join(f"{k} {v:g}" for k, v in f.host_size.items() if not k.endswith("_used"))
         console.print(f"expansion 扩容建议: {f.expansion_hosts} host(s) of {size} keep every series under 75% "
                       f"for {f.horizon_days} days" if f.expansion_hosts else "no expansion needed within the horizon")

@@ -15,8 +15,8 @@ from inventory.errors import InvalidInputError
 from inventory.models.enums import JobStatus
 
 scheduler_app = typer.Typer(help="Scheduled jobs (定时任务).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 
 
 @scheduler_app.command("run")

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from inventory.writers.staged_samples import SheetProgress
 
 # Wide tables stay whole when output goes to a file or pipe (rich would otherwise assume 80 columns).
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True, width=None if sys.stderr.isatty() else 200)
 MAX_ERRORS_SHOWN = 50
 PROGRESS_MIN_ROWS = 20000
 

@@ -12,8 +12,8 @@ from rich.table import Table
 from inventory.errors import InvalidInputError
 
 user_app = typer.Typer(help="Users and API tokens (用户).", no_args_is_help=True)
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True)
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(emoji=False, stderr=True)
 
 
 @user_app.command("add")

@@ -175,6 +175,7 @@ def generate(scale: Scale, seed: int, until: dt.date = DEFAULT_UNTIL) -> SampleE
     _servers(rng, estate, room_rows, room_weight)
     _systems(rng, estate, dept_codes, dept_names)
     _cloud(rng, estate)
+    _expansions(estate, until)
     return estate
 
 
@@ -328,6 +329,17 @@ def _dependencies(rng: random.Random, estate: SampleEstate, systems_of_dept: dic
                 if hub < code:
                     add(code, hub)
     estate.tables["dependencies"] = (["系统编码", "依赖系统编码", "类型", "紧耦合"], rows)
+
+
+def _expansions(estate: SampleEstate, until: dt.date) -> None:
+    """The city's budgeted expansion of its main zone (扩容计划): a quarter more of everything, in service
+    five months after the estate's date (no random draw, so every other figure of the sample stays)."""
+    _, rows = estate.tables["platforms"]
+    main = next(row for row in rows if row[0] == "政务云-OpenStack一区")
+    memory_gb, storage_tb = int(str(main[4]).rstrip("G")), int(str(main[5]).rstrip("T"))
+    estate.tables["expansions"] = (["平台名称", "投用日期", "新增vCPU", "新增内存", "新增存储", "说明"], [
+        [main[0], (until + dt.timedelta(days=150)).isoformat(), int(main[3]) // 4, f"{memory_gb // 4}G",
+         f"{max(1, storage_tb // 4)}T", "政务云二期扩容（已立项）"]])
 
 
 def _cloud(rng: random.Random, estate: SampleEstate) -> None:

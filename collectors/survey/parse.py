@@ -45,6 +45,7 @@ SHEET_KEYS: dict[SheetKind, tuple[str, ...]] = {
     SheetKind.PLATFORMS: ("name",),
     SheetKind.FLAVORS: ("platform", "name"),
     SheetKind.ASSESSMENTS: ("system", "assessed_on"),
+    SheetKind.EXPANSIONS: ("platform", "ready_on"),
 }
 
 _SYSTEM_STATUS = v.choice_parser(

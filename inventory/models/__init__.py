@@ -9,6 +9,7 @@ from inventory.models.cloud import (
     Flavor,
     NamespaceUsage,
     PlatformDaily,
+    PlatformExpansion,
     StoragePool,
     Volume,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "PlanStatus",
     "PlanWave",
     "PlatformDaily",
+    "PlatformExpansion",
     "PlatformKind",
     "ProposalEvent",
     "ProposalStatus",

@@ -105,6 +105,21 @@ class Flavor(SQLModel, table=True):
     monthly_cny: float | None = None
 
 
+class PlatformExpansion(SQLModel, table=True):
+    """Capacity a platform is due to gain on a day (扩容计划): physical vCPUs (overcommitted like the rest),
+    memory and storage in GB. Declared in the survey's expansions sheet or with ``shangyun platform expand``."""
+
+    __tablename__ = "platform_expansion"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "ready_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="cloud_platform.id", index=True, ondelete="CASCADE")
+    ready_on: dt.date  # the day the capacity is in service
+    vcpus: int = 0
+    memory_gb: float = 0.0
+    storage_gb: float = 0.0
+    note: str | None = Field(default=None, max_length=200)
+
+
 class CloudInstance(SQLModel, table=True):
     __tablename__ = "cloud_instance"
     __table_args__ = (sa.UniqueConstraint("platform_id", "external_id"),)

@@ -23,6 +23,7 @@ class SheetKind(StrEnum):
     PLATFORMS = "platforms"
     FLAVORS = "flavors"
     ASSESSMENTS = "assessments"
+    EXPANSIONS = "expansions"
     SAMPLES = "samples"
 
 
@@ -180,6 +181,14 @@ SHEETS: tuple[SheetSpec, ...] = (
         _c("memory_gb", "内存", "memory", S, True, SIZE_UNITS),
         _c("disk_gb", "磁盘", "disk", S, units=SIZE_UNITS),
         _c("monthly_cny", "月单价", "monthly_cny", F, units=MONTHLY_MONEY_UNITS),
+    )),
+    SheetSpec(SheetKind.EXPANSIONS, "扩容计划", (
+        _c("platform", "平台名称", "platform", T, True),
+        _c("ready_on", "投用日期", "ready_on", ValueKind.DATE, True),
+        _c("vcpus", "新增vCPU", "vcpus", INT),
+        _c("memory_gb", "新增内存", "memory", S, units=SIZE_UNITS),
+        _c("storage_gb", "新增存储", "storage", S, units=SIZE_UNITS),
+        _c("note", "说明", "note", T),
     )),
     SheetSpec(SheetKind.SAMPLES, "利用率", (
         _c("hostname", "主机名", "hostname", T, True),

@@ -21,6 +21,7 @@ from inventory.models import (
     DependencySource,
     Flavor,
     MlpsAssessment,
+    PlatformExpansion,
     Room,
     Server,
     SystemServer,
@@ -90,6 +91,10 @@ def load_public(session: Session, kind: SheetKind) -> Keyed:
         case SheetKind.FLAVORS:
             names = _id_map(session, CloudPlatform, "name")
             return _rows(session, Flavor, lambda r: (names.get(r["platform_id"]), r["name"]),
+                         lambda r: _pick(r, kind) | {"platform": names.get(r["platform_id"])})
+        case SheetKind.EXPANSIONS:
+            names = _id_map(session, CloudPlatform, "name")
+            return _rows(session, PlatformExpansion, lambda r: (names.get(r["platform_id"]), r["ready_on"]),
                          lambda r: _pick(r, kind) | {"platform": names.get(r["platform_id"])})
         case SheetKind.ASSESSMENTS:
             codes = _id_map(session, BusinessSystem, "code")

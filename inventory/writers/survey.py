@@ -33,6 +33,7 @@ from inventory.models import (
     DependencySource,
     Flavor,
     MlpsAssessment,
+    PlatformExpansion,
     Room,
     Server,
     SystemServer,
@@ -443,6 +444,28 @@ class SurveyWriter:
             desired.append(_Desired(row, (public["platform"], public["name"]), public, columns))
         self._apply("flavor", Flavor, desired, existing, lambda k: "/".join(k))  # type: ignore[arg-type]
 
+    def expansions_sheet(self) -> None:
+        """Planned capacity expansions (扩容计划), one per platform and day."""
+        rows = self._sheet(SheetKind.EXPANSIONS)
+        if not rows:
+            return
+        existing = load_public(self.session, SheetKind.EXPANSIONS)
+        desired: list[_Desired] = []
+        for row in rows:
+            platform_id = self.platforms.get(row.values["platform"])
+            if platform_id is None:
+                self._error(row, "platform", row.values["platform"],
+                            "unknown cloud platform: not in this survey nor in the inventory")
+                continue
+            public = _present(row.values, FIELDS[SheetKind.EXPANSIONS])
+            if not any(public.get(k) for k in ("vcpus", "memory_gb", "storage_gb")):
+                self._error(row, "vcpus", None, "an expansion adds vCPUs, memory or storage: all three are empty or 0")
+                continue
+            columns = {k: v for k, v in public.items() if k != "platform"} | {"platform_id": platform_id}
+            desired.append(_Desired(row, (public["platform"], public["ready_on"]), public, columns))
+        self._apply("platform_expansion", PlatformExpansion, desired, existing,
+                    lambda k: f"{k[0]}@{k[1]}")  # type: ignore[index]
+
     def samples_sheet(self) -> None:
         """Move the staged samples in (``staged_samples``), then rebuild the rollups of the days they touch."""
         staged = self.staged
@@ -473,6 +496,7 @@ class SurveyWriter:
         self.assessments_sheet()
         self.platforms_sheet()
         self.flavors_sheet()
+        self.expansions_sheet()
         self.samples_sheet()
         if self.audit:
             self.audit.append(audit_row(self.actor, "import", self.actor.request_id, AuditAction.IMPORT, None,

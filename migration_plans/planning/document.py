@@ -146,7 +146,25 @@ def plan_document(plan: MigrationPlan, systems: list[SystemFacts]) -> dict[str, 
     }
     if plan.savings is not None:
         document["finance"] = plan.savings.as_json()
+    document["capacity"] = capacity_json(plan)
     return document
+
+
+def capacity_json(plan: MigrationPlan) -> dict[str, Any]:
+    """The expansions the plan counted on (declared or assumed) and what the systems still waiting need."""
+    return {
+        "note": "expansions count from the first wave starting on or after their day; vcpus are physical "
+                "(the plan counts them × the platform's overcommit); memory and storage in GB",
+        "expansions": [{"platform": p.name, "ready_on": e.ready_on.isoformat(),
+                        "vcpus": round(e.vcpus / p.cpu_ratio, 2), "memory_gb": e.memory_gb,
+                        "storage_gb": e.storage_gb, "assumed": e.assumed}
+                       for p in plan.platforms for e in p.expansions],
+        "shortfalls": [{"platform": s.platform, "systems": list(s.systems), "vcpus": s.vcpus,
+                        "memory_gb": s.memory_gb, "storage_gb": s.storage_gb,
+                        "ready_by": s.ready_by.isoformat() if s.ready_by else None, "ready_wave": s.ready_wave,
+                        "finish_wave": s.finish_wave, "finish_on": s.finish_on.isoformat() if s.finish_on else None}
+                       for s in plan.shortfalls],
+    }
 
 
 def decision_from_item(item: dict[str, Any]) -> Decision:

@@ -82,8 +82,20 @@ class Flavor:
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """Capacity a platform gains from ``ready_on`` on, as the planner counts it: allocatable vCPUs (physical ×
+    overcommit), memory and storage in GB. ``assumed``: a what-if of ``plan create --assume-expansion``."""
+
+    ready_on: dt.date
+    vcpus: float
+    memory_gb: float
+    storage_gb: float
+    assumed: bool = False
+
+
+@dataclass(frozen=True)
 class Platform:
-    """A cloud platform with the capacity still free for new systems, and its prices."""
+    """A cloud platform with the capacity still free for new systems, its planned expansions, and its prices."""
 
     name: str
     kind: str
@@ -97,6 +109,8 @@ class Platform:
     storage_gb_monthly_cny: float | None = None
     secrecy_level: str | None = None  # an intranet platform's protection approval (SecrecyLevel)
     zone: str | None = None  # NetworkZone the platform serves; None: not declared (政务外网 assumed)
+    cpu_ratio: float = 1.0  # vCPU overcommit: an expansion of N physical vCPUs adds N × cpu_ratio allocatable
+    expansions: tuple[Expansion, ...] = ()  # not yet in service, by day
 
 
 @dataclass(frozen=True)
@@ -241,6 +255,24 @@ class RoomClosure:
     cost_from_defaults: bool = False
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """Systems that wait for capacity on a platform, and the expansion that lets the whole programme finish:
+    ``vcpus`` physical vCPUs, memory and storage in GB, in service by ``ready_by`` (the start of wave
+    ``ready_wave``); with it every system is placed and the last wave is ``finish_wave``, ending ``finish_on``.
+    ``ready_by`` is None when no expansion date lets every waiting system in (another limit holds them)."""
+
+    platform: str
+    systems: tuple[str, ...]
+    vcpus: int
+    memory_gb: float
+    storage_gb: float
+    ready_by: dt.date | None
+    ready_wave: int | None
+    finish_wave: int | None
+    finish_on: dt.date | None
+
+
 @dataclass
 class MigrationPlan:
     params: PlanParams
@@ -254,6 +286,8 @@ class MigrationPlan:
     warnings: list[str] = field(default_factory=list)
     wave_of: dict[str, int] = field(default_factory=dict)
     savings: SavingsModel | None = None  # the savings for finance (``migration_plans.planning.savings``)
+    shortfalls: list[Shortfall] = field(default_factory=list)  # capacity the waiting systems need
+    platforms: list[Platform] = field(default_factory=list)  # as planned on, with their expansions
 
     @property
     def gap(self) -> float:

@@ -20,10 +20,12 @@ from migration_plans.planning.model import (
     MigrationPlan,
     PlanParams,
     RoomClosure,
+    Shortfall,
     SystemFacts,
     Wave,
 )
 from migration_plans.planning.savings import fiscal_years, savings_model
+from migration_plans.planning.shortfall import shortfalls
 from migration_plans.planning.sizing import unit_prices
 from migration_plans.planning.strategies import DEFAULT_RULES, Rule, RuleContext, decide, level_of
 from migration_plans.planning.waves import Ordering, RoomClosingOrder, Unit, evaluate, pack, upper_bound
@@ -156,8 +158,21 @@ def plan(estate: Estate, params: PlanParams, *, rules: Sequence[Rule] = DEFAULT_
                             evaluation.closes_after, blockers, estate.rates,
                             fiscal_years(params.start, waves, params.horizon_years))
     warnings.extend(savings.warnings)
+    short = shortfalls(order, params, estate.platforms, fixed_units, packing)
+    warnings.extend(shortfall_warning(s) for s in short)
     return MigrationPlan(params, decisions, waves, groups, loose, rooms, evaluation.objective_cny, bound,
-                         warnings, wave_of, savings)
+                         warnings, wave_of, savings, short, list(estate.platforms))
+
+
+def shortfall_warning(short: Shortfall) -> str:
+    """One line for a platform the waiting systems need more of."""
+    line = (f"capacity: {len(short.systems)} system(s) wait for {short.platform}; add {short.vcpus} physical vCPU, "
+            f"{short.memory_gb:.0f} GB memory, {short.storage_gb / 1024:.1f} TB storage")
+    if short.ready_by is None:
+        return line + " (other limits still hold some of them back)"
+    return (line + f" in service by {short.ready_by} (wave {short.ready_wave}) and the programme finishes by wave "
+            f"{short.finish_wave} ({short.finish_on}); try it: plan create --assume-expansion "
+            f"'{short.platform}:{short.ready_by}:+{short.vcpus},+{short.memory_gb:.0f},+{short.storage_gb / 1024:.1f}'")
 
 
 def _bad_input_warnings(estate: Estate, decisions: dict[str, Decision]) -> list[str]:

@@ -36,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
+from migration_plans.planning.capacity import Headroom
 from migration_plans.planning.model import PlanParams, Platform
 from migration_plans.planning.windows import DayRule, window_allows
 
@@ -163,6 +164,8 @@ class Packing:
     waves: list[tuple[dt.date, dt.date]]
     rejected: dict[int, tuple[str, str]]  # unit id → reason (English, Chinese)
     warnings: list[str]
+    short: set[int] = field(default_factory=set)  # rejected units that wait for cloud capacity
+    headroom: Headroom | None = None
 
 
 def wave_dates(params: PlanParams, index: int) -> tuple[dt.date, dt.date]:
@@ -173,8 +176,10 @@ def wave_dates(params: PlanParams, index: int) -> tuple[dt.date, dt.date]:
 
 def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform],
          fixed: dict[int, int] | None = None) -> Packing:
-    """Place units first-fit into waves; units of ``fixed`` keep their wave and later units start after."""
-    free = {p.name: [p.free_vcpus, p.free_memory_gb, p.free_storage_gb] for p in platforms}
+    """Place units first-fit into waves; units of ``fixed`` keep their wave and later units start after. Cloud
+    capacity is counted wave by wave with the platforms' planned expansions (``capacity.Headroom``): a unit
+    too big for what is free now waits for the wave its expansion makes room in."""
+    headroom = Headroom(platforms, params)
     limit_n = params.max_systems_per_wave or math.inf
     limit_v = params.max_vcpus_per_wave or math.inf
     waves: list[_WaveLoad] = []
@@ -195,10 +200,7 @@ def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform
         wave.servers += unit.servers
         wave.units.append(unit.id)
         wave_of[unit.id] = index + 1
-        for name, (v, m, d) in unit.platform_need.items():
-            free[name][0] -= v
-            free[name][1] -= m
-            free[name][2] -= d
+        headroom.place(unit.platform_need, index + 1)
 
     ordered = list(order)
     for unit in ordered:
@@ -207,24 +209,20 @@ def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform
                 open_wave()
             place(unit, fixed[unit.id] - 1)
     first_open = len(waves)
+    short_units: set[int] = set()
     for unit in ordered:
         if unit.id in fixed:
             continue
-        short = [(name, v, m, d) for name, (v, m, d) in unit.platform_need.items()
-                 if v > free[name][0] + 1e-9 or m > free[name][1] + 1e-9 or d > free[name][2] + 1e-9]
-        if short:
-            rejected[unit.id] = (
-                "no free capacity on " + "; ".join(
-                    f"{name} (needs {v:.0f} vCPU/{m:.0f} GB/{d:.0f} GB disk, free {free[name][0]:.0f}/"
-                    f"{free[name][1]:.0f}/{free[name][2]:.0f})" for name, v, m, d in short),
-                "云平台余量不足：" + "；".join(
-                    f"{name}（需{v:.0f}个vCPU、{m:.0f}GB内存、{d:.0f}GB磁盘，余{free[name][0]:.0f}/{free[name][1]:.0f}/"
-                    f"{free[name][2]:.0f}）" for name, v, m, d in short))
+        earliest = headroom.earliest(unit.platform_need)
+        if earliest is None:
+            rejected[unit.id] = _no_capacity(unit, headroom)
+            short_units.add(unit.id)
             continue
         oversized = unit.size > limit_n or unit.vcpus > limit_v
-        index = first_open
+        index = max(first_open, earliest - 1)
+        search_from = max(len(waves), earliest - 1)
         while True:
-            if index >= len(waves) + WINDOW_SEARCH_WAVES:
+            if index >= search_from + WINDOW_SEARCH_WAVES:
                 rejected[unit.id] = (
                     f"no wave within {WINDOW_SEARCH_WAVES} waves after the last one matches its downtime window",
                     f"最后一批之后{WINDOW_SEARCH_WAVES}个批次内没有符合其可停机窗口的批次")
@@ -249,7 +247,22 @@ def pack(order: Iterable[Unit], params: PlanParams, platforms: Sequence[Platform
                 or len(waves) - first_open > LOOKBACK_WAVES):
             first_open += 1
     used = max(wave_of.values(), default=0)
-    return Packing(wave_of, [(w.start, w.end) for w in waves[:used]], rejected, warnings)
+    return Packing(wave_of, [(w.start, w.end) for w in waves[:used]], rejected, warnings, short_units, headroom)
+
+
+def _no_capacity(unit: Unit, headroom: Headroom) -> tuple[str, str]:
+    """Why ``unit`` waits: the platforms it does not fit on, even once their planned expansions are in."""
+    short = []
+    for name, need in unit.platform_need.items():
+        free = headroom.final(name)
+        if any(n > f + 1e-9 for n, f in zip(need, free, strict=True)):
+            short.append((name, need, free))
+    return ("no free capacity on " + "; ".join(
+                f"{name} (needs {v:.0f} vCPU/{m:.0f} GB/{d:.0f} GB disk, free {fv:.0f}/{fm:.0f}/{fd:.0f} with "
+                "planned expansions)" for name, (v, m, d), (fv, fm, fd) in short),
+            "云平台余量不足：" + "；".join(
+                f"{name}（需{v:.0f}个vCPU、{m:.0f}GB内存、{d:.0f}GB磁盘，含计划扩容余{fv:.0f}/{fm:.0f}/{fd:.0f}）"
+                for name, (v, m, d), (fv, fm, fd) in short))
 
 
 @dataclass

@@ -33,7 +33,8 @@ class SeriesOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     resource: str
     measure: str = Field(description="allocation | usage")
-    capacity: float
+    capacity: float = Field(description="today")
+    capacity_at_horizon: float = Field(description="with the planned expansions in service by the horizon")
     now: float = Field(validation_alias="allocated_now")
     share_now: float
     trend_per_day: float
@@ -43,6 +44,14 @@ class SeriesOut(BaseModel):
     days_until: dict[str, int | None]
 
 
+class ExpansionOut(BaseModel):
+    """A planned expansion as the forecast counts it (``scheduler.forecast.PlannedAddition``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    day: dt.date = Field(description="in service from")
+    amount: dict[str, float] = Field(description="per series: allocation (vCPUs × overcommit) and physical")
+
+
 class ForecastOut(BaseModel):
     """A platform's forecast (``scheduler.forecast.PlatformForecast``), read from its attributes."""
 
@@ -50,8 +59,9 @@ class ForecastOut(BaseModel):
     platform: str
     model: str
     horizon_days: int
-    expansion_hosts: int
+    expansion_hosts: int = Field(description="hosts to add beyond the planned expansions")
     series: list[SeriesOut] = Field(validation_alias="resources")
+    expansions: list[ExpansionOut] = Field(description="planned expansions (扩容计划) within the horizon")
 
 
 class RejectIn(StrictBody):

@@ -13,7 +13,7 @@ const TEXT = {
     by_strategy: "迁移策略", by_status: "系统状态", wave_progress: "批次进度", done: "已完成", failed: "失败",
     remaining: "待迁移", platform: "平台", allocation: "分配率", usage: "使用率", history: "历史与预测",
     hosts: "宿主机", cpu: "CPU", memory: "内存", storage: "存储", forecast: "预测", reaches: "达到",
-    not_within: "预测期内不会达到", expansion: "扩容建议", hosts_unit: "台", score: "关停评分", room: "机房",
+    not_within: "预测期内不会达到", expansion: "扩容建议", planned_expansion: "计划扩容", hosts_unit: "台", score: "关停评分", room: "机房",
     name: "名称", annual_cost: "年成本（万元）", reasons: "理由", blocked_by: "阻碍关停的系统", none: "无",
     wave: "批次", start: "开始", end: "结束", items: "条目", status: "状态", system: "系统", strategy: "策略",
     rooms_closing_after: "本批后关停机房", year: "年度", baseline: "基线成本（万元）", paid: "机房支出（万元）",
@@ -40,7 +40,7 @@ const TEXT = {
     by_status: "System status", wave_progress: "Wave progress", done: "Done", failed: "Failed",
     remaining: "Remaining", platform: "Platform", allocation: "Allocation", usage: "Usage",
     history: "History and forecast", hosts: "Hosts", cpu: "CPU", memory: "Memory", storage: "Storage",
-    forecast: "Forecast", reaches: "reaches", not_within: "not within the horizon", expansion: "Expansion",
+    forecast: "Forecast", reaches: "reaches", not_within: "not within the horizon", expansion: "Expansion", planned_expansion: "Planned expansion",
     hosts_unit: "hosts", score: "Score", room: "Room", name: "Name", annual_cost: "Annual cost (10k CNY)",
     reasons: "Reasons", blocked_by: "Systems keeping it open", none: "none", wave: "Wave", start: "Start",
     end: "End", items: "Items", status: "Status", system: "System", strategy: "Strategy",
@@ -245,7 +245,7 @@ const RENDER = {
         ${kpi("cpu-usage", `${t("cpu")} ${t("usage")}`, pct(p.use_ratio.vcpus))}
         ${kpi("expansion", t("expansion"), f ? `${f.expansion_hosts} ${t("hosts_unit")}` : "—")}</div>
       <div class="grid"><div class="card"><h2>${esc(t("history"))}</h2><div class="chart tall" id="history"></div>
-        <p class="note" id="crossings"></p></div>
+        <p class="note" id="crossings"></p><p class="note" id="expansions"></p></div>
         <div class="card"><h2>${esc(t("hosts"))}</h2><div class="chart tall" id="hosts"></div></div></div>`;
     $("#platform").addEventListener("change", (e) => { location.hash = `#/utilization?p=${encodeURIComponent(e.target.value)}`; });
     const [history, hosts] = await Promise.all([json(`/platforms/${encodeURIComponent(p.name)}/history`),
@@ -260,13 +260,16 @@ const RENDER = {
         }
         return { name: `${name} ${t("allocation")}`, type: "line", data: points, connectNulls: true, showSymbol: false };
       });
-        series[0].markLine = { symbol: "none", label: { formatter: (m) => `${Math.round(m.value * 100)}%` },
-        data: [{ yAxis: 0.75, name: "75%", lineStyle: { color: "#f5a623" } }, { yAxis: 0.9, name: "90%", lineStyle: { color: "#ff5c5c" } }] };
+        series[0].markLine = { symbol: "none", label: { formatter: (m) => m.data.xAxis ? t("planned_expansion") : `${Math.round(m.value * 100)}%` },
+        data: [{ yAxis: 0.75, name: "75%", lineStyle: { color: "#f5a623" } }, { yAxis: 0.9, name: "90%", lineStyle: { color: "#ff5c5c" } },
+          ...(f ? f.expansions : []).map((e) => ({ xAxis: e.day, name: t("planned_expansion"), lineStyle: { color: "#3ccf91", type: "dashed" } }))] };
       chart($("#history"), { tooltip: { trigger: "axis" }, legend: {}, xAxis: { type: "time" },
         yAxis: { type: "value", max: (v) => Math.max(1, v.max), axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } }, series });
     } else {
       $("#history").outerHTML = `<p class="note empty" id="history-empty">${esc(t("no_history"))}</p>`;
     }
+    $("#expansions").textContent = f && f.expansions.length ? `${t("planned_expansion")}：` + f.expansions.map((e) =>
+      `${e.day} +${num(e.amount.vcpus_used, 0)} vCPU · +${num(e.amount.memory_gb, 0)} GB · +${num(e.amount.storage_gb / 1024, 1)} TB`).join("；") : "";
     $("#crossings").textContent = f ? f.series.filter((s) => s.measure === "allocation").map((s) =>
       `${label(s.resource)}: 75% ${s.reaches["75%"] || t("not_within")} · 90% ${s.reaches["90%"] || t("not_within")}`).join("；") : "";
     if (!hosts.length) {

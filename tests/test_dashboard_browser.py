@@ -127,6 +127,12 @@ def test_each_role_sees_its_pages_with_real_figures(site: tuple[str, Seeded], br
             names = [p["name"] for p in _api(base, seeded, role, "/platforms")]
             options = [o.text for o in section.find_elements(By.CSS_SELECTOR, "#platform option")]
             assert options == names and names
+            # the shown platform's planned expansion (the sample declares one), as the API's forecast has it
+            (shown,) = [f for f in _api(base, seeded, role, "/forecasts") if f["platform"] == names[0]]
+            (expansion,) = shown["expansions"]
+            note = section.find_element(By.ID, "expansions").text
+            assert note.startswith("计划扩容：") and expansion["day"] in note, note
+            assert f"+{expansion['amount']['vcpus_used']:,.0f} vCPU" in note, note
         elif page == "rooms":
             flags = _api(base, seeded, role, "/room-flags")
             first = section.find_element(By.CSS_SELECTOR, "#rooms-table tbody tr").text

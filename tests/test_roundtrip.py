@@ -38,7 +38,7 @@ def test_xlsx_export_reimports_losslessly(engine: Engine, tiny_estate: Path, tmp
     assert written["servers"] == 60 and written["systems"] == 20
     workbook = openpyxl.load_workbook(tmp_path / "estate.xlsx", read_only=True)
     assert workbook.sheetnames == ["departments", "rooms", "servers", "systems", "dependencies", "assessments",
-                                   "platforms", "flavors"]
+                                   "platforms", "flavors", "expansions"]
     header = next(workbook["servers"].iter_rows(values_only=True))
     assert header[:6] == ("hostname", "room", "department", "model", "cpu_cores", "memory")
     before = snapshot(engine)

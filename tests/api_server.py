@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from inventory.models import Role
-from tests.conftest import SHANGYUN, free_port, run_cli
+from tests.conftest import SHANGYUN, free_port, run_cli_here
 
 PASSWORD = "correct-horse-battery"
 
@@ -26,14 +26,15 @@ class Seeded:
 
 
 def seed(db_url: str, estate: Path) -> Seeded:
-    """Import ``estate``, plan it, and add a user and token per role."""
+    """Import ``estate``, plan it, and add a user and token per role (commands run in this process:
+``run_cli_here``)."""
     from sqlmodel import Session, col, select
 
     from inventory.db import create_db_engine
     from inventory.models import BusinessSystem, Department
 
     for args in (("import", str(estate)), ("plan", "create", "--name", "t", "--start", "2026-12-07")):
-        result = run_cli(*args, db_url=db_url)
+        result = run_cli_here(*args, db_url=db_url)
         assert result.returncode == 0, result.stderr
     engine = create_db_engine(db_url)
     with Session(engine) as session:
@@ -44,11 +45,10 @@ def seed(db_url: str, estate: Path) -> Seeded:
     tokens = {}
     for role in Role:
         extra = ["--department", department] if role == Role.DEPARTMENT else []
-        added = subprocess.run([SHANGYUN, "user", "add", f"u-{role.value}", "--role", role.value, *extra,
-                                "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
-                               env=os.environ | {"SHANGYUN_DATABASE_URL": db_url}, check=False)
+        added = run_cli_here("user", "add", f"u-{role.value}", "--role", role.value, *extra, "--password-stdin",
+                             db_url=db_url, stdin=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
-        issued = run_cli("user", "token", f"u-{role.value}", db_url=db_url)
+        issued = run_cli_here("user", "token", f"u-{role.value}", db_url=db_url)
         assert issued.returncode == 0 and issued.stdout.startswith("sy_")
         tokens[role.value] = issued.stdout.strip()
     return Seeded(db_url, tokens, department)

@@ -129,7 +129,7 @@ def run_cli(*args: str, db_url: str, cwd: Path | None = None, timeout: int = 300
                           check=False)
 
 
-def run_cli_here(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
+def run_cli_here(*args: str, db_url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run ``shangyun`` in this process: the same entry point (``api.cli.main``, with its error mapping to
     exit status 2) and settings read afresh from the environment, as a new process would, without the two
     seconds an interpreter start costs. For tests that issue many commands in a row; ``run_cli`` remains
@@ -152,10 +152,10 @@ def run_cli_here(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
         get_settings.cache_clear()
         get_scheduler_settings.cache_clear()
 
-    previous_url, previous_argv = os.environ.get("SHANGYUN_DATABASE_URL"), sys.argv
+    previous_url, previous_argv, previous_stdin = os.environ.get("SHANGYUN_DATABASE_URL"), sys.argv, sys.stdin
     out, err = io.StringIO(), io.StringIO()
     fresh(db_url)
-    sys.argv = ["shangyun", *args]
+    sys.argv, sys.stdin = ["shangyun", *args], io.StringIO(stdin)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -164,7 +164,7 @@ def run_cli_here(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
             except SystemExit as exc:
                 status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
-        sys.argv = previous_argv
+        sys.argv, sys.stdin = previous_argv, previous_stdin
         fresh(previous_url)
     return subprocess.CompletedProcess(["shangyun", *args], status, out.getvalue(), err.getvalue())
 

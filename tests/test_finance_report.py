@@ -17,14 +17,14 @@ from inventory.models import Room
 from migration_plans.export import finance_workbook
 from migration_plans.finance import savings_report
 from migration_plans.store import named_or_current
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 
 
 @pytest.fixture
 def planned_estate(db_url: str, tiny_estate: Path) -> str:
     for args in (("import", str(tiny_estate)), ("zombies",), ("plan", "create", "--name", "f", "--start",
                                                                "2026-12-07")):
-        result = run_cli(*args, db_url=db_url)
+        result = run_cli_here(*args, db_url=db_url)
         assert result.returncode == 0, result.stderr
     return db_url
 

@@ -18,7 +18,7 @@ from inventory.audit import Actor
 from inventory.db import create_db_engine
 from inventory.mlps import mlps_due
 from inventory.models import BusinessSystem, CloudPlatform, Department, ItemState, PlanItem
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 from tests.test_executor import _items, _site, _wave_of
 
 TODAY = dt.date(2026, 11, 30)
@@ -73,7 +73,7 @@ def test_capacity_requests_are_refused_by_level_and_classification(planned: str)
     def ask(system: str | None, platform: str, *extra: str, department: str | None = None) -> str:
         args = ["capacity", "request", "--department", department or owner[system or plain.code], "--platform",
                 platform, "--purpose", f"for {system or extra}", "--vcpus", "1", *extra]
-        result = run_cli(*args, *(["--system", system] if system else []), db_url=db_url)
+        result = run_cli_here(*args, *(["--system", system] if system else []), db_url=db_url)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

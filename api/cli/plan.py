@@ -146,8 +146,8 @@ def _print_plan(document: dict[str, Any], waves_shown: int | None = None) -> Non
     console.print(f"not migrated: {len(document['not_migrated'])} ({', '.join(f'{k} {v}' for k, v in kept.items())})")
     closing = sum(1 for r in document["rooms"] if r["closes_after_wave"] is not None)
     blocked = [r for r in document["rooms"] if r["closes_after_wave"] is None]
-    console.print(f"rooms: {closing} of {len(document['rooms'])} close; {len(blocked)} stay open (blocked by retained "
-                  "systems: `shangyun plan show` lists which)")
+    console.print(f"rooms: {closing} of {len(document['rooms'])} close; {len(blocked)} stay open (blocked by systems "
+                  "retained or not placed: `shangyun plan show` lists which)")
     sizing = _sizing_totals(document)
     if sizing:
         console.print("sizing 规格 (cloud items, p95 × 1.3 demand vs allocation): " + "; ".join(

@@ -92,16 +92,17 @@ def test_a_login_flood_keeps_memory_bounded_and_health_answering(
         served: tuple[str, Seeded, psutil.Process]) -> None:
     base, _, server = served
     baseline = server.memory_info().rss
-    peak, slowest_health, answers = baseline, 0.0, []
+    peak, answers = baseline, []
+    probes: list[tuple[float, float]] = []  # (start, seconds) of each /healthz answer
     stop = threading.Event()
 
     def watch() -> None:
-        nonlocal peak, slowest_health
+        nonlocal peak
         while not stop.is_set():
             peak = max(peak, server.memory_info().rss)
             started = time.monotonic()
             assert httpx.get(base + "/healthz", timeout=10).status_code == 200
-            slowest_health = max(slowest_health, time.monotonic() - started)
+            probes.append((started, time.monotonic() - started))
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch)
@@ -118,10 +119,19 @@ def test_a_login_flood_keeps_memory_bounded_and_health_answering(
     # Two Argon2 hashes at a time (64 MiB each) and the rest waiting. Unbounded, 40 at once added 886 MB here
     # (the API's container limit is 1 GiB); bounded, 136 MB.
     assert peak - baseline < 320 * 2**20, (baseline, peak)
-    # /healthz answers throughout, within the liveness probe's 3 s timeout (deploy/kubernetes/api.yaml). Its
-    # time is CPU contention on a small machine (0.8 s idle here, 1.6 s beside the other test worker), not
-    # a queue: it runs on the event loop, not behind the login threads.
-    assert slowest_health < 3.0
+    # /healthz answers throughout (every answer within 10 s), and the liveness probe (deploy/kubernetes/api.yaml:
+    # every 10 s, 3 s timeout, restart after 3 failures in a row) would never restart the server: no stretch of
+    # answers slower than 3 s lasts 20 s. A single slow answer is CPU contention on a small machine (0.8 s idle
+    # here, 1.6–4.9 s beside the other test worker), not a queue: /healthz runs on the event loop, not behind the
+    # login threads, which would hold it for the whole flood.
+    assert probes and len(answers) == 40 and max(seconds for _, seconds in probes) < 8.0, probes
+    stretch_start: float | None = None
+    for started, seconds in probes:
+        if seconds >= 3.0:
+            stretch_start = started if stretch_start is None else stretch_start
+            assert started + seconds - stretch_start < 20.0, probes
+        else:
+            stretch_start = None
 
 
 def test_passwords_and_usernames_follow_the_policy(db_url: str, tiny_estate: Path) -> None:

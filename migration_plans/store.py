@@ -121,7 +121,9 @@ def save_plan(session: Session, result: MigrationPlan, estate: Estate, actor: Ac
         item = by_code[code]
         items.append({"plan_id": plan.id, "wave_id": wave_ids.get(wave_index) if wave_index else None,
                       "system_id": system_ids[code], "strategy": decision.strategy.value, "target": item["target"],
-                      "move_group": item["move_group"], "reason_en": decision.reason_en[:2000],
+                      "move_group": item["move_group"], "zone": item.get("zone"),
+                      "destination": (item.get("destination") or {}).get("platform"),
+                      "reason_en": decision.reason_en[:2000],
                       "reason_zh": decision.reason_zh[:2000], "flags": decision.flags or None,
                       "status": (kept_status.get(system_ids[code], ItemStatus.PLANNED) if wave_index in started
                                  else ItemStatus.PLANNED) if wave_index else ItemStatus.NOT_MIGRATED})

@@ -42,6 +42,7 @@ class RequestRow:
     request: CapacityRequest
     department: str
     platform: str
+    system: str | None  # the code of the system it is for, when one was named
     due: dt.date
     overdue: bool
 
@@ -172,8 +173,20 @@ class ForSystem:
     classified: bool | None = None
 
 
+def _require_named(what: ForSystem) -> None:
+    """Refuse a request that says neither its system nor both its level and classification: a guessed level
+    could put a level-3 system on a level-2 platform."""
+    if what.system is not None or (what.mlps_level is not None and what.classified is not None):
+        return
+    missing = "system" if what.mlps_level is None and what.classified is None else \
+        "classified" if what.classified is None else "mlps_level"
+    raise InvalidInputError("name the system the capacity is for (system), or give both its MLPS level "
+                            "(mlps_level) and whether it is classified (classified)", field=missing)
+
+
 def _for_system(session: Session, dept: Department, what: ForSystem) -> tuple[int | None, int, bool, str | None]:
-    """(system id, MLPS level, classified, a note when a value was assumed) of ``what``."""
+    """(system id, MLPS level, classified, a note when the system has no level recorded) of ``what``; a
+    system without a recorded level is taken at the level most systems hold, and says so."""
     if what.system is not None:
         system = session.exec(select(BusinessSystem).where(BusinessSystem.code == what.system.strip())).first()
         if system is None or system.department_id != dept.id:
@@ -181,12 +194,7 @@ def _for_system(session: Session, dept: Department, what: ForSystem) -> tuple[in
         level = system.mlps_level or ASSUMED_LEVEL
         note = None if system.mlps_level else f"{system.code} has no MLPS level recorded: level {ASSUMED_LEVEL} assumed"
         return system.id, level, system.classified, note
-    if what.mlps_level is None or what.classified is None:
-        missing = [name for name, value in (("mlps_level", what.mlps_level), ("classified", what.classified))
-                   if value is None]
-        return None, what.mlps_level or ASSUMED_LEVEL, bool(what.classified), (
-            f"{' and '.join(missing)} not given: level {what.mlps_level or ASSUMED_LEVEL}, "
-            f"{'classified' if what.classified else 'not classified'} assumed; name the system next time")
+    assert what.mlps_level is not None and what.classified is not None  # _require_named checked it
     return None, what.mlps_level, what.classified, None
 
 
@@ -200,9 +208,11 @@ def submit(session: Session, department: str, platform: str, amount: dict[str, f
         raise InvalidInputError("sizes must not be negative", field="vcpus")
     if not purpose.strip():
         raise InvalidInputError("say what the capacity is for", field="purpose")
+    what = for_system or ForSystem()
+    _require_named(what)
     decide_alone(session, platform)
     dept, target = _lookup(session, department, platform)
-    system_id, level, classified, note = _for_system(session, dept, for_system or ForSystem())
+    system_id, level, classified, note = _for_system(session, dept, what)
     decision = admit(Ask(department, platform, amount, purpose, level, classified),
                      situation(session, dept, target, now.date()))
     if note:
@@ -251,13 +261,14 @@ OPEN_STATUSES = ("pending", "queued")
 
 
 def requests_query(department_id: int | None = None,
-                   overdue_on: dt.date | None = None) -> sa.Select[CapacityRequest, str, str]:
-    """Requests with their department's code and platform's name (of one department, or all);
+                   overdue_on: dt.date | None = None) -> sa.Select[CapacityRequest, str, str, str | None]:
+    """Requests with their department's code, platform's name and system's code (of one department, or all);
     ``overdue_on``: only those overdue on that day. Due dates count from the request's local day (in
     ``SHANGYUN_TIMEZONE``), as ``request_rows`` does."""
-    query = (sa.select(CapacityRequest, col(Department.code), col(CloudPlatform.name))
+    query = (sa.select(CapacityRequest, col(Department.code), col(CloudPlatform.name), col(BusinessSystem.code))
              .join(Department, col(Department.id) == CapacityRequest.department_id)
-             .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id))
+             .join(CloudPlatform, col(CloudPlatform.id) == CapacityRequest.platform_id)
+             .outerjoin(BusinessSystem, col(BusinessSystem.id) == CapacityRequest.system_id))
     if department_id is not None:
         query = query.where(col(CapacityRequest.department_id) == department_id)
     if overdue_on is not None:
@@ -279,9 +290,9 @@ def request_rows(rows: Iterable[Any], today: dt.date) -> list[RequestRow]:
     """``requests_query``'s rows with their 5-working-day due dates; overdue = still pending or queued
     after it."""
     out = []
-    for request, department, platform in rows:
+    for request, department, platform, system in rows:
         due = due_date(clock.local_day(request.requested_at))
-        out.append(RequestRow(request, department, platform, due,
+        out.append(RequestRow(request, department, platform, system, due,
                               request.status in OPEN_STATUSES and today > due))
     return out
 

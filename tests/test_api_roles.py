@@ -111,7 +111,8 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     engine.dispose()
     for who in (own, other):  # one request per department, asked for through the CLI
         assert run_cli("capacity", "request", "--department", who["department"], "--platform", platform_name,
-                       "--purpose", "test", "--vcpus", "2", db_url=db_url).returncode == 0
+                       "--purpose", "test", "--vcpus", "2", "--mlps-level", "2", "--not-classified",
+                       db_url=db_url).returncode == 0
     engine = create_db_engine(db_url)
     with Session(engine) as session:
         for who in (own, other):
@@ -207,7 +208,8 @@ def test_department_users_see_and_change_only_their_own(api: Api) -> None:
     assert flags == every_flag & own_rooms and every_flag - own_rooms  # other departments' rooms are not shown
     before = _count(api.db_url, CapacityRequest)
     foreign = api.call("POST", "/api/v1/capacity-requests", "department", {
-        "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"})
+        "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x",
+        "mlps_level": 2, "classified": False})
     assert foreign.status_code == 403 and "department_code" in foreign.json()["detail"]
     assert _count(api.db_url, CapacityRequest) == before
 
@@ -236,6 +238,25 @@ def test_costs_only_for_roles_that_read_costs(api: Api) -> None:
                                                                               "staff", "lines"}
     assert finance["cost_parts"]["energy"]["basis"] in ("data", "default")
     assert department["annual_cost_cny"] is None and department["cost_parts"] is None
+
+
+def test_plan_items_carry_the_zone_and_destination_of_the_plan_document(api: Api) -> None:
+    """Issue 16 §2: the plan shows each item's zone. The API's items agree with the plan's own document
+    (FORMATS.md §4), item by item, and filter by zone."""
+    plan = api.call("GET", "/api/v1/plans?limit=1", "admin").json()["items"][0]
+    document = api.call("GET", f"/api/v1/plans/{plan['id']}", "admin").json()
+    documented = [i for w in document["waves"] for i in w["items"]] + document["not_migrated"]
+    expected = {i["system"]: (i.get("zone"), (i.get("destination") or {}).get("platform")) for i in documented}
+    listed: dict[str, tuple[str | None, str | None]] = {}
+    while len(listed) < len(expected):
+        got = api.call("GET", f"/api/v1/plans/{plan['id']}/items?limit=500&offset={len(listed)}", "admin").json()
+        assert got["items"], f"{len(listed)} of {len(expected)} items listed"
+        listed |= {i["system"]: (i["zone"], i["destination"]) for i in got["items"]}
+    assert listed == expected
+    assert any(zone for zone, _ in expected.values()) and any(dest for _, dest in expected.values())
+    intranet = api.call("GET", f"/api/v1/plans/{plan['id']}/items?zone=intranet&limit=500", "admin").json()
+    assert intranet["total"] == sum(zone == "intranet" for zone, _ in expected.values()) > 0
+    assert api.call("GET", f"/api/v1/plans/{plan['id']}/items?zone=moon", "admin").status_code == 422
 
 
 def test_lists_page_and_filter(api: Api) -> None:
@@ -308,7 +329,8 @@ def test_bad_requests_name_the_field_and_change_nothing(api: Api) -> None:
     headers = {"Authorization": f"Bearer {api.tokens['operator']}", "Content-Type": "application/json"}
     malformed = httpx.post(url, content=b'{"department_code": ', headers=headers)
     assert malformed.status_code == 422 and malformed.json()["detail"][0]["type"] == "json_invalid"
-    ask = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "x"}
+    ask = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "x",
+        "mlps_level": 2, "classified": False}
     cases = {"vcpus": {**ask, "vcpus": "many"}, "memory_gb": {**ask, "memory_gb": -1},
              "colour": {**ask, "colour": "red"}, "purpose": {k: v for k, v in ask.items() if k != "purpose"},
              "platform": {**ask, "platform": "nowhere"}}

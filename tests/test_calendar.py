@@ -70,7 +70,7 @@ def test_the_deadline_counts_from_the_request_s_day_in_shanghai() -> None:
     request = CapacityRequest(department_id=1, platform_id=1, purpose="p", vcpus=1,
                               status=CapacityRequestStatus.PENDING,
                               requested_at=dt.datetime(2026, 2, 12, 17, 0, tzinfo=dt.UTC))
-    [row] = request_rows([(request, "D1", "P1")], today=D(2026, 2, 27))
+    [row] = request_rows([(request, "D1", "P1", None)], today=D(2026, 2, 27))
     assert row.due == D(2026, 2, 27) and not row.overdue
 
 

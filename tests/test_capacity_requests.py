@@ -13,7 +13,7 @@ from inventory.db import create_db_engine
 from inventory.models import AuditLog, CapacityRequest, CloudPlatform, Department
 from inventory.models.enums import CapacityRequestStatus
 from scheduler.admission import Ask, Situation, admit, due_date
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 
 
 def _situation(**changes: object) -> Situation:
@@ -63,7 +63,8 @@ def _imported(db_url: str, tiny_estate: Path) -> tuple[Engine, CloudPlatform, De
 
 def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None:
     engine, platform, department = _imported(db_url, tiny_estate)
-    ask = ("capacity", "request", "--department", department.code, "--platform", platform.name)
+    ask = ("capacity", "request", "--department", department.code, "--platform", platform.name, "--mlps-level", "2",
+           "--not-classified")
     first = run_cli(*ask, "--vcpus", "4", "--memory-gb", "8", "--purpose", "test env", db_url=db_url)
     assert first.returncode == 0, first.stderr
     assert "request #1:" in first.stdout
@@ -72,8 +73,14 @@ def test_commands_record_review_and_list(db_url: str, tiny_estate: Path) -> None
     greedy = run_cli(*ask, "--vcpus", "100000", "--purpose", "everything", db_url=db_url)
     assert "rejected" in greedy.stdout and "quota" in greedy.stdout
     bad = run_cli("capacity", "request", "--department", "NOPE", "--platform", platform.name, "--vcpus", "1",
-                  "--purpose", "x", db_url=db_url)
+                  "--purpose", "x", "--mlps-level", "2", "--not-classified", db_url=db_url)
     assert bad.returncode == 2 and "no department 'NOPE'" in bad.stderr
+    # What the capacity is for must be said (the issue: a system, or a level and a classification)
+    unnamed = ("capacity", "request", "--department", department.code, "--platform", platform.name, "--vcpus", "1",
+               "--purpose", "unnamed")
+    for extra, field in (((), "system"), (("--mlps-level", "3"), "classified"), (("--classified",), "mlps_level")):
+        refused = run_cli_here(*unnamed, *extra, db_url=db_url)
+        assert refused.returncode == 2 and f"error: {field}: name the system" in refused.stderr, (extra, refused.stderr)
 
     with Session(engine) as session:  # an old request still queued: overdue
         old = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -97,7 +104,9 @@ def test_an_approval_raises_the_quota_after_its_commit_or_waits_when_it_cannot(d
     request back in the queue with the reason, committed too."""
     from drivers.errors import DriverError
     from inventory.audit import Actor
-    from scheduler.requests import submit
+    from scheduler.requests import ForSystem, submit
+
+    plain_level_2 = ForSystem(mlps_level=2, classified=False)
 
     engine, platform, department = _imported(db_url, tiny_estate)
     seen: list[tuple[dict[str, float], list[str]]] = []
@@ -112,12 +121,12 @@ def test_an_approval_raises_the_quota_after_its_commit_or_waits_when_it_cannot(d
     now = dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)
     with Session(engine) as session:
         _, decision = submit(session, department.code, platform.name, {"vcpus": 4.0}, "portal", Actor("t"), now,
-                             raising)
+                             raising, plain_level_2)
     assert decision.status == "approved" and "quota raised" in decision.reason_en
     assert seen == [({"vcpus": 4.0, "memory_gb": 0.0, "storage_gb": 0.0}, ["approved"])]
     with Session(engine) as session:
         waiting, decision = submit(session, department.code, platform.name, {"vcpus": 4.0}, "mail", Actor("t"), now,
-                                   failing)
+                                   failing, plain_level_2)
         assert waiting.id is not None
     assert decision.status == "queued" and "could not be raised: cloud 'x' not usable" in decision.reason_en
     with Session(engine) as session:
@@ -125,6 +134,6 @@ def test_an_approval_raises_the_quota_after_its_commit_or_waits_when_it_cannot(d
         assert stored is not None and stored.status == "queued" and "could not be raised" in (stored.reason or "")
     with Session(engine) as session:
         _, decision = submit(session, department.code, platform.name, {"vcpus": 10**6}, "all", Actor("t"), now,
-                             failing)
+                             failing, plain_level_2)
     assert decision.status == "rejected"  # a rejection never touches the platform
     engine.dispose()

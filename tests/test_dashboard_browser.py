@@ -170,10 +170,22 @@ def test_a_department_asks_for_capacity_in_the_form(site: tuple[str, Seeded], br
     section.find_element(By.NAME, "vcpus").clear()
     section.find_element(By.NAME, "vcpus").send_keys("4")
     section.find_element(By.NAME, "purpose").send_keys("浏览器测试 browser test")
+    section.find_element(By.CSS_SELECTOR, "#ask button").click()  # not saying what it is for: refused
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "ask-error").text)
+    assert "等保级别" in browser.find_element(By.ID, "ask-error").text
+    assert _api(base, seeded, "department", "/capacity-requests")["total"] == before
+    own = _api(base, seeded, "department", "/systems?limit=1&classified=false")["items"][0]
+    section.find_element(By.NAME, "system").send_keys(own["code"])  # the datalist offers its own systems
+    offered = f'#ask-systems option[value="{own["code"]}"]'
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, offered))
     section.find_element(By.CSS_SELECTOR, "#ask button").click()
     WebDriverWait(browser, 20).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#requests-table tbody tr")) == before + 1)
     assert "浏览器测试 browser test" in browser.find_element(By.ID, "requests-table").text
+    newest = _api(base, seeded, "department", "/capacity-requests?limit=1")["items"][0]
+    assert newest["system_code"] == own["code"] and newest["classified"] is False
+    assert newest["mlps_level"] == (own["mlps_level"] or 2)  # the inventory's level (README: 2 when none is held)
+    assert own["code"] in browser.find_element(By.ID, "requests-table").text
     browser.save_screenshot(str(ARTIFACTS / "department-request-form.png"))
 
 

@@ -86,3 +86,28 @@ def test_the_alembic_command_line_sees_the_models(tmp_path: Path) -> None:
     engine.dispose()
     drifted = run("check")
     assert drifted.returncode != 0 and "drifted" in drifted.stdout + drifted.stderr
+
+
+def test_upgrading_fills_plan_items_zone_and_destination_from_their_plans(planned: str) -> None:
+    """Migration 0018 adds the columns and fills them for plans made before it, from each plan's own
+    document (FORMATS.md §4): downgraded and upgraded again, every item holds its document's values."""
+    from alembic import command
+    from sqlmodel import Session, select
+
+    from inventory.db import alembic_config, upgrade
+    from inventory.models import BusinessSystem, Plan, PlanItem
+
+    engine = create_db_engine(planned)
+    with Session(engine) as session:
+        document = session.exec(select(Plan.document)).one()
+    items = [i for w in document["waves"] for i in w["items"]] + document["not_migrated"]
+    expected = {i["system"]: (i.get("zone"), (i.get("destination") or {}).get("platform")) for i in items}
+    assert any(d for _, d in expected.values()) and any(z for z, _ in expected.values())
+    command.downgrade(alembic_config(engine), "0017")
+    upgrade(engine)
+    with Session(engine) as session:
+        stored = {code: (zone, destination) for code, zone, destination in session.execute(
+            select(BusinessSystem.code, PlanItem.zone, PlanItem.destination)
+            .join(PlanItem, PlanItem.system_id == BusinessSystem.id))}
+    engine.dispose()
+    assert stored == expected

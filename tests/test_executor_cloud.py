@@ -180,7 +180,8 @@ def test_an_approved_request_raises_the_project_quota(testcloud: Any, db_url: st
     before = testcloud.compute.get_quota_set(existing, usage=True).cores if existing else 0
     try:
         result = run_cli("capacity", "request", "--department", department.code, "--platform", platform.name,
-                         "--vcpus", "40", "--memory-gb", "64", "--purpose", f"quota test {uuid.uuid4().hex[:6]}",
+                         "--vcpus", "40", "--memory-gb", "64", "--mlps-level", "2", "--not-classified",
+                         "--purpose", f"quota test {uuid.uuid4().hex[:6]}",
                          "--cloud", "testcloud", db_url=db_url)
         assert result.returncode == 0, result.stderr
         assert "approved" in result.stdout and "quota raised on the platform" in result.stdout, result.stdout

@@ -42,7 +42,8 @@ def test_served_requests_log_json_lines_with_their_id(tmp_path: Path, tiny_estat
         assert platform and department
         headers = {"Authorization": f"Bearer {seeded.tokens['admin']}", "X-Request-ID": "trace-0042"}
         asked = httpx.post(f"{base}/api/v1/capacity-requests", headers=headers, json={
-            "department_code": department, "platform": platform, "vcpus": 2, "purpose": "logging test"})
+            "department_code": department, "platform": platform, "vcpus": 2, "purpose": "logging test",
+            "mlps_level": 2, "classified": False})
         assert asked.status_code == 201, asked.text
         assert asked.headers["x-request-id"] == "trace-0042"
         invented = httpx.get(f"{base}/healthz", headers={"X-Request-ID": "bad id\twith spaces"})

@@ -84,9 +84,10 @@ def test_capacity_requests_are_refused_by_level_and_classification(planned: str)
     assert "rejected" not in ask(classified.code, platforms["intranet"])
     stated = ask(None, platforms["internet"], "--mlps-level", "3", "--not-classified")
     assert "rejected" in stated and "below the system's level 3" in stated
-    unnamed = ask(None, platforms["openstack"], department=owner[plain.code])
-    assert "not given" in unnamed and "name the system" in unnamed
-    wrong = run_cli("capacity", "request", "--department", owner[plain.code], "--platform", platforms["openstack"],
+    unnamed = run_cli_here("capacity", "request", "--department", owner[plain.code], "--platform",
+                           platforms["openstack"], "--purpose", "unnamed", "--vcpus", "1", db_url=db_url)
+    assert unnamed.returncode == 2 and "system: name the system" in unnamed.stderr  # refused, not assumed
+    wrong = run_cli_here("capacity", "request", "--department", owner[plain.code], "--platform", platforms["openstack"],
                     "--purpose", "x", "--vcpus", "1", "--system", "NO-SUCH", db_url=db_url)
     assert wrong.returncode == 2 and "no system 'NO-SUCH'" in wrong.stderr
 

@@ -32,14 +32,15 @@ def request_command(
     system: Annotated[str | None, typer.Option(help="the system it is for (its MLPS level and classification "
                                                "come from the inventory)")] = None,
     mlps_level: Annotated[int | None, typer.Option("--mlps-level", min=1, max=4,
-                                                   help="without --system: the MLPS level it needs")] = None,
-    classified: Annotated[bool | None, typer.Option("--classified/--not-classified",
-                                                    help="without --system: whether it is classified (涉密)")] = None,
+                                                   help="required without --system: the MLPS level it needs")] = None,
+    classified: Annotated[bool | None, typer.Option(
+        "--classified/--not-classified", help="required without --system: whether it is classified (涉密)")] = None,
     cloud: CloudOption = None,
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
 ) -> None:
-    """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason."""
+    """Ask for capacity on a platform; the answer (approved / queued / rejected) comes at once, with the reason.
+    Say what it is for: --system, or both --mlps-level and --classified/--not-classified."""
     from inventory.audit import Actor
     from inventory.db import session_scope
     from scheduler.requests import ForSystem, raise_quota_with, submit
@@ -84,13 +85,15 @@ def list_command(overdue: Annotated[bool, typer.Option("--overdue", help="only t
     with session_scope() as session:
         rows = list_requests(session, clock.today(), overdue)
     table = Table(title="capacity requests 资源申请" + (" — overdue 已超期" if overdue else ""))
-    for column in ("#", "department", "platform", "purpose", "vCPU", "memory GB", "storage GB", "status", "due",
-                   "reason"):
+    for column in ("#", "department", "platform", "for 用于", "purpose", "vCPU", "memory GB", "storage GB", "status",
+                   "due", "reason"):
         table.add_column(column)
     for row in rows:
         r = row.request
         status = f"[red]{r.status} (overdue)[/]" if row.overdue else r.status
-        table.add_row(str(r.id), row.department, row.platform, r.purpose, str(r.vcpus), f"{r.memory_gb:g}",
+        level = f"L{r.mlps_level}" if r.mlps_level else "L?"
+        purpose_of = f"{row.system or '—'} {level}{' 涉密' if r.classified else ''}"
+        table.add_row(str(r.id), row.department, row.platform, purpose_of, r.purpose, str(r.vcpus), f"{r.memory_gb:g}",
                       f"{r.storage_gb:g}", status, row.due.isoformat(), r.reason or "")
     console.print(table)
 

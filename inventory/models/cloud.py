@@ -184,6 +184,7 @@ class CapacityRequestPublic(CapacityRequestBase):
     id: int
     department_code: str
     platform: str
+    system_code: str | None = Field(None, description="the system it is for, when one was named")
     reason: str | None = Field(description="the answer, Chinese / English")
     reason_zh: str | None
     reason_en: str | None

@@ -80,6 +80,10 @@ class PlanWave(PlanWaveBase, table=True):
 class PlanItemBase(SQLModel):
     strategy: Strategy = Field(sa_type=sa.String(16))
     target: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    zone: str | None = Field(default=None, max_length=16, description="network zone it goes to: internet "
+                             "(互联网区), extranet (政务外网) or intranet (内网)")
+    destination: str | None = Field(default=None, max_length=128,
+                                    description="the platform an intranet or relocation move goes to")
     reason_en: str = Field(max_length=2000)
     reason_zh: str = Field(max_length=2000)
     status: ItemStatus = Field(default=ItemStatus.PLANNED, sa_type=sa.String(16))

@@ -22,8 +22,10 @@ from inventory.audit import Actor
 from inventory.db import create_db_engine
 from inventory.models import CapacityRequest, CloudPlatform, Department
 from inventory.models.enums import CapacityRequestStatus, PlatformKind
-from scheduler.requests import situation, submit
+from scheduler.requests import ForSystem, situation, submit
 from tests.conftest import PINNED_TODAY, SHANGYUN, run_cli
+
+PLAIN_LEVEL_2 = ForSystem(mlps_level=2, classified=False)
 
 THREADS = PROCESSES = 8
 ASK = 200.0
@@ -34,7 +36,8 @@ def _race(db_url: str, department: str, platform: str, purpose: str | None) -> l
     env = os.environ | {"SHANGYUN_DATABASE_URL": db_url}
     processes = [subprocess.Popen(
         [SHANGYUN, "capacity", "request", "--department", department, "--platform", platform, "--vcpus",
-         str(int(ASK)), "--purpose", purpose or f"process {k}"], env=env, stdout=subprocess.PIPE,
+         str(int(ASK)), "--mlps-level", "2", "--not-classified",
+         "--purpose", purpose or f"process {k}"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True) for k in range(PROCESSES)]
     engine = create_db_engine(db_url)
     start, failures = threading.Barrier(THREADS), []
@@ -44,7 +47,7 @@ def _race(db_url: str, department: str, platform: str, purpose: str | None) -> l
         try:
             with Session(engine) as session:
                 submit(session, department, platform, {"vcpus": ASK}, purpose or f"thread {k}",
-                       Actor(f"test:{k}"), dt.datetime.now(dt.UTC))
+                       Actor(f"test:{k}"), dt.datetime.now(dt.UTC), for_system=PLAIN_LEVEL_2)
         except Exception as exc:  # every failure is reported below, with its thread
             failures.append(f"thread {k}: {type(exc).__name__}: {exc}")
 

@@ -45,7 +45,8 @@ def test_a_writer_blocked_past_the_wait_gets_503_and_nothing_leaks(
     base, auth, path, log = served
     platform = httpx.get(base + "/api/v1/platforms", headers=auth).json()[0]["name"]
     department = httpx.get(base + "/api/v1/departments?limit=1", headers=auth).json()["items"][0]["code"]
-    ask = {"department_code": department, "platform": platform, "vcpus": 1, "purpose": PURPOSE}
+    ask = {"department_code": department, "platform": platform, "vcpus": 1, "purpose": PURPOSE,
+           "mlps_level": 2, "classified": False}
     holder = sqlite3.connect(path, timeout=5, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer (a long import, say) holds the lock
     try:

@@ -43,14 +43,14 @@ class RequestIn(StrictBody):
     purpose: str = Field(min_length=1, max_length=500)
     system: str | None = Field(None, min_length=1, max_length=64, description="the system the capacity is for "
                                "(its MLPS level and classification come from the inventory)")
-    mlps_level: int | None = Field(None, ge=1, le=4, description="without a system: the MLPS level it needs")
-    classified: bool | None = Field(None, description="without a system: whether it is classified (涉密)")
+    mlps_level: int | None = Field(None, ge=1, le=4, description="required without a system: the MLPS level it needs")
+    classified: bool | None = Field(None, description="required without a system: whether it is classified (涉密)")
 
 
 def _out(row: RequestRow) -> CapacityRequestPublic:
     zh, _, en = (row.request.reason or "").partition(" / ")  # stored as "中文 / English"
     return CapacityRequestPublic.model_validate(row.request, update={
-        "department_code": row.department, "platform": row.platform, "reason_zh": zh or None,
+        "department_code": row.department, "platform": row.platform, "system_code": row.system, "reason_zh": zh or None,
         "reason_en": en or zh or None, "due": row.due, "overdue": row.overdue})
 
 

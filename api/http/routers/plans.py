@@ -21,6 +21,7 @@ from api.http.routers.common import MAX_ID, Id, ListQueryDep, Offset, Page, filt
 from inventory.db import get_engine
 from inventory.errors import NotFoundError
 from inventory.models import BusinessSystem, MigrationRun, Plan, PlanItem, PlanWave, RunEvent, RunItem
+from inventory.models.enums import NetworkZone
 from inventory.models.plans import PlanItemPublic, PlanPublic
 from inventory.models.runs import MigrationRunPublic, RunEventPublic, RunStatus
 from inventory.users import Principal
@@ -58,9 +59,11 @@ def get_plan(plan_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
 @router.get("/plans/{plan_id}/items", response_model=Page[PlanItemPublic])
 def list_plan_items(plan_id: Id, session: SessionDep, _: Reader, params: ListQueryDep,
                     wave: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-                    status: str | None = None) -> Response:
-    """The plan's items by system code, filtered by wave and status; ``code`` is a system's code, ``q``
-    finds text in the system's code or name."""
+                    status: str | None = None,
+                    zone: Annotated[NetworkZone | None, Query(description="only items going to this zone")] = None
+                    ) -> Response:
+    """The plan's items by system code, filtered by wave, status and the network zone they go to; ``code``
+    is a system's code, ``q`` finds text in the system's code or name."""
     if session.get(Plan, plan_id) is None:
         raise not_found("plan", plan_id)
     waves = {i: index for i, index in session.execute(select(PlanWave.id, PlanWave.index)
@@ -71,6 +74,8 @@ def list_plan_items(plan_id: Id, session: SessionDep, _: Reader, params: ListQue
     query = query.where(col(PlanItem.plan_id) == plan_id)
     if status is not None:
         query = query.where(col(PlanItem.status) == status)
+    if zone is not None:
+        query = query.where(col(PlanItem.zone) == zone.value)
     if wave is not None:
         query = query.where(col(PlanItem.wave_id).in_([i for i, index in waves.items() if index == wave]))
     return page(session, query, params, col(BusinessSystem.code), lambda rows: [

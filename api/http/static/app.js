@@ -23,6 +23,8 @@ const TEXT = {
     net_saving: "年净节约（万元）", closes_on: "关停日期", cloud_cost: "迁出系统云成本（万元/年）", department: "部门",
     vcpus: "vCPU", memory_gb: "内存 GB", storage_gb: "存储 GB", purpose: "用途", submit: "提交申请",
     reason: "答复", due: "答复期限", overdue: "已超期", review: "重新审核排队申请", new_request: "申请容量",
+    for_system: "用于系统", or_state: "或说明", mlps_level: "等保级别", is_classified: "是否涉密", yes: "是", no: "否",
+    ask_for_what: "请填写用于哪个系统，或同时选择等保级别和是否涉密。",
     all_requests: "申请列表", rule_note: "在N年关停的机房，N年仍需支付，自N+1年起不再支付。", load: "CPU负载",
     allocated: "已分配", no_data: "暂无数据", zone: "可用区", instances: "实例数",
     no_hosts: "暂无宿主机数据：平台由调查表导入，未采集宿主机。对该平台运行 OpenStack 采集（shangyun collect openstack）或 Kubernetes 采集后，这里显示每台宿主机的分配率与CPU负载。",
@@ -53,6 +55,8 @@ const TEXT = {
     cloud_cost: "Cloud cost of its systems (10k CNY/yr)", department: "Department", vcpus: "vCPUs", memory_gb: "Memory GB",
     storage_gb: "Storage GB", purpose: "Purpose", submit: "Submit", reason: "Answer", due: "Due",
     overdue: "Overdue", review: "Decide the queue again", new_request: "Ask for capacity",
+    for_system: "For system", or_state: "or state", mlps_level: "MLPS level", is_classified: "Classified", yes: "yes", no: "no",
+    ask_for_what: "Name the system it is for, or choose both its MLPS level and whether it is classified.",
     all_requests: "Requests", rule_note: "A room closed in year N is paid through N and stops costing from N+1.",
     load: "CPU load", allocated: "Allocated", no_data: "No data yet", zone: "Zone", instances: "Instances",
     no_hosts: "No host data: this platform came from the survey, and its hosts were never collected. Run the OpenStack collector (shangyun collect openstack) or the Kubernetes collector on it to see each host's allocation and CPU load here.",
@@ -370,11 +374,18 @@ const RENDER = {
         <label>${esc(t("memory_gb"))}<input name="memory_gb" type="number" min="0" value="0"></label>
         <label>${esc(t("storage_gb"))}<input name="storage_gb" type="number" min="0" value="0"></label>
         <label>${esc(t("purpose"))}<input name="purpose" required maxlength="500"></label>
+        <label>${esc(t("for_system"))}<input name="system" maxlength="64" list="ask-systems" autocomplete="off"></label>
+        <datalist id="ask-systems"></datalist>
+        <span class="note">${esc(t("or_state"))}</span>
+        <label>${esc(t("mlps_level"))}<select name="mlps_level"><option value="">—</option>${[1, 2, 3, 4].map((n) => `<option>${n}</option>`).join("")}</select></label>
+        <label>${esc(t("is_classified"))}<select name="classified"><option value="">—</option><option value="false">${esc(t("no"))}</option><option value="true">${esc(t("yes"))}</option></select></label>
         <button type="submit">${esc(t("submit"))}</button></form><p class="error" id="ask-error" role="alert"></p></div>` : ""}
       <div class="card"><div class="toolbar"><h2>${esc(t("all_requests"))}</h2>
         ${canDecide ? `<button class="secondary" id="review" type="button">${esc(t("review"))}</button>` : ""}</div>
         ${table("requests-table", [["#", (r) => r.id], [t("department"), (r) => esc(r.department_code)],
-          [t("platform"), (r) => esc(r.platform)], [t("vcpus"), (r) => num(r.vcpus), "num"],
+          [t("platform"), (r) => esc(r.platform)],
+          [t("for_system"), (r) => `${esc(r.system_code || "—")} · ${esc(t("mlps_level"))} ${esc(r.mlps_level ?? "?")}${r.classified ? ` · ${esc(t("is_classified"))}` : ""}`],
+          [t("vcpus"), (r) => num(r.vcpus), "num"],
           [t("memory_gb"), (r) => num(r.memory_gb), "num"], [t("storage_gb"), (r) => num(r.storage_gb), "num"],
           [t("purpose"), (r) => esc(r.purpose)], [t("status"), (r) => `<span class="chip ${esc(r.status)}">${esc(label(r.status))}</span>`],
           [t("reason"), (r) => esc((state.lang === "zh" ? r.reason_zh : r.reason_en) || "")], [t("due"), (r) => `${esc(r.due)}${r.overdue ? ` <span class="chip failed">${esc(t("overdue"))}</span>` : ""}`]],
@@ -384,6 +395,11 @@ const RENDER = {
       event.preventDefault();
       const body = { department_code: form.department_code.value, platform: form.platform.value, vcpus: +form.vcpus.value,
         memory_gb: +form.memory_gb.value, storage_gb: +form.storage_gb.value, purpose: form.purpose.value };
+      const system = form.system.value.trim();
+      if (system) body.system = system;
+      else if (form.mlps_level.value && form.classified.value) {
+        body.mlps_level = +form.mlps_level.value; body.classified = form.classified.value === "true";
+      } else { $("#ask-error").textContent = t("ask_for_what"); return; }
       const response = await api("/capacity-requests", { method: "POST", body });
       if (!response.ok) {
         const detail = (await response.json()).detail;
@@ -392,6 +408,19 @@ const RENDER = {
       }
       await render();
     });
+    if (form) {  // the department's systems as the user types (the API scopes a department user to its own)
+      const choices = $("#ask-systems");
+      let asked = "";
+      form.system.addEventListener("input", async () => {
+        const q = form.system.value.trim();
+        if (q.length < 2 || q === asked) return;
+        asked = q;
+        const found = await json(`/systems?limit=20&q=${encodeURIComponent(q)}`);
+        if (asked !== q) return;
+        choices.innerHTML = found.items.filter((s) => !form.department_code.value || s.department_code === form.department_code.value)
+          .map((s) => `<option value="${esc(s.code)}">${esc(s.name)}</option>`).join("");
+      });
+    }
     const review = $("#review");
     if (review) review.addEventListener("click", async () => { await api("/capacity-requests/review", { method: "POST" }); await render(); });
   },

@@ -92,7 +92,7 @@ def test_upgrading_fills_plan_items_zone_and_destination_from_their_plans(planne
     """Migration 0018 adds the columns and fills them for plans made before it, from each plan's own
     document (FORMATS.md §4): downgraded and upgraded again, every item holds its document's values."""
     from alembic import command
-    from sqlmodel import Session, select
+    from sqlmodel import Session, col, select
 
     from inventory.db import alembic_config, upgrade
     from inventory.models import BusinessSystem, Plan, PlanItem
@@ -108,6 +108,6 @@ def test_upgrading_fills_plan_items_zone_and_destination_from_their_plans(planne
     with Session(engine) as session:
         stored = {code: (zone, destination) for code, zone, destination in session.execute(
             select(BusinessSystem.code, PlanItem.zone, PlanItem.destination)
-            .join(PlanItem, PlanItem.system_id == BusinessSystem.id))}
+            .join(PlanItem, col(PlanItem.system_id) == BusinessSystem.id))}
     engine.dispose()
     assert stored == expected

@@ -41,8 +41,9 @@ class MlpsDue:
         return f"level {self.level}: assessed {self.last_assessed}, due {self.due}"
 
 
-def mlps_due(session: Session, today: dt.date) -> list[MlpsDue]:
-    """Every non-retired system of level ≥ 2 with its last assessment and when the next is due."""
+def mlps_due(session: Session, today: dt.date, department_id: int | None = None) -> list[MlpsDue]:
+    """Every non-retired system of level ≥ 2 (of one department, or all) with its last assessment and when
+    the next is due."""
     latest = (sa.select(col(MlpsAssessment.system_id), sa.func.max(col(MlpsAssessment.assessed_on)).label("last"))
               .group_by(col(MlpsAssessment.system_id)).subquery())
     query = (sa.select(col(BusinessSystem.code), col(BusinessSystem.name), col(Department.code),
@@ -53,6 +54,8 @@ def mlps_due(session: Session, today: dt.date) -> list[MlpsDue]:
                                                 col(MlpsAssessment.assessed_on) == latest.c.last))
              .where(col(BusinessSystem.mlps_level) >= 2, col(BusinessSystem.status) != SystemStatus.RETIRED)
              .order_by(col(BusinessSystem.code)))
+    if department_id is not None:
+        query = query.where(col(BusinessSystem.department_id) == department_id)
     out = []
     for code, name, department, level, last, result in session.execute(query):
         months = INTERVAL_MONTHS.get(int(level))

@@ -18,7 +18,7 @@ Each server of the room gets one disposal, decided in this order:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -99,26 +99,80 @@ def counts(rows: Iterable[Disposal]) -> Mapping[str, int]:
     return out
 
 
+def disposals_as_configured(assets: Iterable[Asset], today: dt.date) -> list[Disposal]:
+    """``disposals`` under the configured rules: the planner's depreciation age and
+    ``SHANGYUN_ASSET_TRANSFER_MAX_AGE_YEARS`` (the one place every surface takes them from)."""
+    from inventory.settings import get_cost_defaults
+    from migration_plans.planning.model import SavingsRates
+
+    return disposals(assets, today, SavingsRates().depreciation_years,
+                     get_cost_defaults().asset_transfer_max_age_years)
+
+
 def room_assets(session: Session, room_code: str, plan: Plan | None) -> list[Asset]:
     """The servers of room ``room_code`` with the systems they host and each system's strategy in ``plan``
     (None: not in a wave of it, or no plan)."""
     room = session.exec(select(Room).where(Room.code == room_code)).first()
-    if room is None:
+    if room is None or room.id is None:
         raise NotFoundError(what="room", key=room_code)
+    return assets_of_rooms(session, [room.id], plan).get(room.id, [])
+
+
+def assets_of_rooms(session: Session, room_ids: Collection[int], plan: Plan | None) -> dict[int, list[Asset]]:
+    """``room_assets`` of several rooms at once, by room id (in bounded queries, whatever their number)."""
     strategies: dict[int, str | None] = {}
     if plan is not None:
         for system_id, strategy, wave_id in session.exec(select(PlanItem.system_id, PlanItem.strategy,
                                                                 PlanItem.wave_id).where(PlanItem.plan_id == plan.id)):
             strategies[system_id] = strategy if wave_id is not None else None
-    hosted: dict[int, list[HostedSystem]] = {}
-    for server_id, hosted_id, code, classified, status in session.execute(
-            sa.select(col(SystemServer.server_id), col(BusinessSystem.id), col(BusinessSystem.code),
-                      col(BusinessSystem.classified), col(BusinessSystem.status))
-            .join(BusinessSystem, col(BusinessSystem.id) == SystemServer.system_id)
-            .join(Server, col(Server.id) == SystemServer.server_id).where(col(Server.room_id) == room.id)):
-        hosted.setdefault(server_id, []).append(HostedSystem(
-            code, bool(classified), strategies.get(hosted_id or 0), status in (SystemStatus.MIGRATED,
-                                                                              SystemStatus.RETIRED)))
-    return [Asset(s.hostname, s.model, s.cpu_cores, s.memory_gb, s.purchase_date, str(s.status),
-                  tuple(sorted(hosted.get(s.id or 0, []), key=lambda h: h.code)))
-            for s in session.exec(select(Server).where(Server.room_id == room.id))]
+    out: dict[int, list[Asset]] = {}
+    ids = sorted(room_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        hosted: dict[int, list[HostedSystem]] = {}
+        for server_id, hosted_id, code, classified, status in session.execute(
+                sa.select(col(SystemServer.server_id), col(BusinessSystem.id), col(BusinessSystem.code),
+                          col(BusinessSystem.classified), col(BusinessSystem.status))
+                .join(BusinessSystem, col(BusinessSystem.id) == SystemServer.system_id)
+                .join(Server, col(Server.id) == SystemServer.server_id).where(col(Server.room_id).in_(chunk))):
+            hosted.setdefault(server_id, []).append(HostedSystem(
+                code, bool(classified), strategies.get(hosted_id or 0), status in (SystemStatus.MIGRATED,
+                                                                                  SystemStatus.RETIRED)))
+        for s in session.exec(select(Server).where(col(Server.room_id).in_(chunk))):
+            out.setdefault(s.room_id, []).append(Asset(
+                s.hostname, s.model, s.cpu_cores, s.memory_gb, s.purchase_date, str(s.status),
+                tuple(sorted(hosted.get(s.id or 0, []), key=lambda h: h.code))))
+    return out
+
+
+@dataclass(frozen=True)
+class FreedServers:
+    """The servers a room closing in a plan frees for reuse (disposal ``reuse``)."""
+
+    room: str
+    closes_after_wave: int
+    servers: tuple[Disposal, ...]
+
+    @property
+    def cores(self) -> int:
+        return sum(d.asset.cpu_cores for d in self.servers)
+
+    @property
+    def memory_gb(self) -> float:
+        return sum(d.asset.memory_gb for d in self.servers)
+
+
+def reusable_servers(session: Session, plan: Plan, today: dt.date) -> list[FreedServers]:
+    """Issue 16 §8: per room the plan closes (in closing order), its servers young enough to reuse; they
+    can serve the plan's intranet or relocation moves, or the cloud's spare pool."""
+    closing = {r["room"]: r["closes_after_wave"] for r in plan.document.get("rooms", [])
+               if r.get("closes_after_wave") is not None}
+    rooms = dict(session.execute(sa.select(col(Room.id), col(Room.code))
+                                 .where(col(Room.code).in_(list(closing)))).all()) if closing else {}
+    assets = assets_of_rooms(session, list(rooms), plan)
+    out = []
+    for room_id, code in rooms.items():
+        reuse = tuple(d for d in disposals_as_configured(assets.get(room_id, []), today) if d.disposal == "reuse")
+        if reuse:
+            out.append(FreedServers(code, int(closing[code]), reuse))
+    return sorted(out, key=lambda f: (f.closes_after_wave, f.room))

@@ -57,7 +57,7 @@ from inventory.models.runs import RunStatus
 from scheduler.proposals import store_proposal
 from scheduler.rebalance import Move, Result
 from tests.api_server import PASSWORD, seed, serve
-from tests.conftest import SHANGYUN, _empty_pg, run_cli
+from tests.conftest import PINNED_TODAY, SHANGYUN, _empty_pg, run_cli
 
 
 @dataclass
@@ -131,6 +131,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/departments", None, ESTATE_READ),
     ("GET", "/api/v1/rooms", None, ESTATE_READ),
     ("GET", "/api/v1/rooms/{room}", None, ESTATE_READ),
+    ("GET", "/api/v1/rooms/{room}/assets", None, ESTATE_READ),
+    ("GET", "/api/v1/mlps/overdue", None, ESTATE_READ),
     ("GET", "/api/v1/servers", None, ESTATE_READ),
     ("GET", "/api/v1/servers/{server}", None, ESTATE_READ),
     ("GET", "/api/v1/systems", None, ESTATE_READ),
@@ -158,6 +160,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/plans", None, PLANS_READ),
     ("GET", "/api/v1/plans/1", None, PLANS_READ),
     ("GET", "/api/v1/plans/1/items", None, PLANS_READ),
+    ("GET", "/api/v1/plans/1/reusable-servers", None, PLANS_READ),
     ("GET", "/api/v1/runs", None, PLANS_READ),
     ("GET", "/api/v1/runs/1", None, PLANS_READ),
     ("GET", "/api/v1/runs/1/events", None, PLANS_READ),
@@ -176,7 +179,8 @@ def test_every_route_for_every_role(api: Api, role: str, method: str, template: 
                                     permission: str) -> None:
     path = template.format(**api.own, platform=api.platform)
     if body == "ask":
-        body = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "matrix"}
+        body = {"department_code": api.own["department"], "platform": api.platform, "vcpus": 1, "purpose": "matrix",
+                "mlps_level": 2, "classified": False}
     anonymous = api.call(method, path, None, body)
     assert anonymous.status_code == 401, anonymous.text
     response = api.call(method, path, role, body)
@@ -189,11 +193,11 @@ def test_every_route_for_every_role(api: Api, role: str, method: str, template: 
 
 
 def test_department_users_see_and_change_only_their_own(api: Api) -> None:
-    for kind in ("system", "server", "room", "request", "archive"):
+    for kind in ("system", "server", "room", "request", "archive", "assets"):
         path = {"system": "systems", "server": "servers", "room": "rooms", "request": "capacity-requests",
-                "archive": "systems"}[kind]
-        key = api.other["system" if kind == "archive" else kind]
-        suffix = "/archive" if kind == "archive" else ""
+                "archive": "systems", "assets": "rooms"}[kind]
+        key = api.other[{"archive": "system", "assets": "room"}.get(kind, kind)]
+        suffix = {"archive": "/archive", "assets": "/assets"}.get(kind, "")
         assert api.call("GET", f"/api/v1/{path}/{key}{suffix}", "department").status_code == 404
         assert api.call("GET", f"/api/v1/{path}/{key}{suffix}", "operator").status_code == 200
     for path in ("systems", "servers", "rooms", "departments", "capacity-requests"):
@@ -206,6 +210,9 @@ def test_department_users_see_and_change_only_their_own(api: Api) -> None:
     flags = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "department").json()}
     every_flag = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "admin").json()}
     assert flags == every_flag & own_rooms and every_flag - own_rooms  # other departments' rooms are not shown
+    due = api.call("GET", "/api/v1/mlps/overdue?every=true", "department").json()
+    every_due = api.call("GET", "/api/v1/mlps/overdue?every=true", "admin").json()
+    assert {d["department"] for d in due} == {api.own["department"]} and len(every_due) > len(due)
     before = _count(api.db_url, CapacityRequest)
     foreign = api.call("POST", "/api/v1/capacity-requests", "department", {
         "department_code": api.other["department"], "platform": api.platform, "vcpus": 1, "purpose": "x",
@@ -257,6 +264,48 @@ def test_plan_items_carry_the_zone_and_destination_of_the_plan_document(api: Api
     intranet = api.call("GET", f"/api/v1/plans/{plan['id']}/items?zone=intranet&limit=500", "admin").json()
     assert intranet["total"] == sum(zone == "intranet" for zone, _ in expected.values()) > 0
     assert api.call("GET", f"/api/v1/plans/{plan['id']}/items?zone=moon", "admin").status_code == 422
+
+
+def test_reusable_servers_and_room_disposals_follow_the_written_rules(api: Api) -> None:
+    """Issue 16 §8, against the rules as written (migration_plans/assets.py's docstring), computed here from
+    the database: a server of a room the plan closes is reusable when it has a purchase date under 6 years
+    old (DOMAIN.md's depreciation) on the pinned day, holds no classified system's data, and none of its
+    systems moves with it (relocate, intranet) or stays (retain, not placed)."""
+    import datetime as dt
+
+    from inventory.models import Plan, PlanItem, SystemServer
+
+    today = dt.date.fromisoformat(PINNED_TODAY)
+    engine = create_db_engine(api.db_url)
+    with Session(engine) as session:
+        plan = session.exec(select(Plan)).one()
+        closing = {r["room"] for r in plan.document["rooms"] if r["closes_after_wave"] is not None}
+        strategy = {i.system_id: (i.strategy if i.wave_id is not None else None)
+                    for i in session.exec(select(PlanItem).where(PlanItem.plan_id == plan.id))}
+        systems = {s.id: s for s in session.exec(select(BusinessSystem))}
+        hosted: dict[int, list[int]] = {}
+        for link in session.exec(select(SystemServer)):
+            hosted.setdefault(link.server_id, []).append(link.system_id)
+        rooms = {r.id: r.code for r in session.exec(select(Room))}
+        expected: dict[str, set[str]] = {}
+        for server in session.exec(select(Server)):
+            on = [systems[i] for i in hosted.get(server.id or 0, [])]
+            kept = [s for s in on if s.status not in ("migrated", "retired")
+                    and strategy.get(s.id or 0) in (None, "retain")]
+            if (rooms[server.room_id] in closing and server.purchase_date is not None
+                    and (today - server.purchase_date).days / 365.25 < 6 and not kept
+                    and not any(s.classified for s in on)
+                    and not any(strategy.get(s.id or 0) in ("relocate", "intranet") for s in on)):
+                expected.setdefault(rooms[server.room_id], set()).add(server.hostname)
+    engine.dispose()
+    freed = api.call("GET", f"/api/v1/plans/{plan.id}/reusable-servers", "operator").json()
+    assert {f["room"]: {s["hostname"] for s in f["servers"]} for f in freed} == expected and expected
+    for room in freed:
+        assert room["cores"] == sum(s["cpu_cores"] for s in room["servers"])
+    room_id = next(i for i, code in rooms.items() if code == freed[0]["room"])
+    listed = api.call("GET", f"/api/v1/rooms/{room_id}/assets", "finance").json()
+    assert {s["hostname"] for s in listed["servers"] if s["disposal"] == "reuse"} == expected[freed[0]["room"]]
+    assert sum(listed["counts"].values()) == len(listed["servers"]) and listed["plan"] == f"{plan.name}@{plan.version}"
 
 
 def test_lists_page_and_filter(api: Api) -> None:

@@ -104,9 +104,7 @@ def assets_command(
     stays in use, secrecy office, reuse, transfer or scrap."""
     from inventory import clock
     from inventory.db import session_scope
-    from inventory.settings import get_cost_defaults
-    from migration_plans.assets import LABELS, counts, disposals, room_assets
-    from migration_plans.planning.model import SavingsRates
+    from migration_plans.assets import LABELS, counts, disposals_as_configured, room_assets
     from migration_plans.store import PlanNotFoundError, named_or_current
 
     with session_scope() as session:
@@ -119,8 +117,7 @@ def assets_command(
         assets = room_assets(session, room, chosen)
         label = f"{chosen.name}@{chosen.version}" if chosen else "no plan"
     today = clock.today()
-    rows = disposals(assets, today, SavingsRates().depreciation_years,
-                     get_cost_defaults().asset_transfer_max_age_years)
+    rows = disposals_as_configured(assets, today)
     table = Table(title=f"{room}: servers and their disposal 资产处置 ({label}, as of {today})")
     for name in ("hostname", "model", "cores", "memory GB", "purchased", "age", "systems", "disposal", "why"):
         table.add_column(name)

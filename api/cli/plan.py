@@ -15,7 +15,7 @@ from rich.table import Table
 
 from inventory import clock
 from inventory.errors import InvalidInputError
-from inventory.models.enums import RoomStatus
+from inventory.models.enums import NetworkZone, RoomStatus
 
 console = Console(emoji=False, width=None if sys.stdout.isatty() else 200)
 err_console = Console(emoji=False, stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -226,7 +226,8 @@ def list_command() -> None:
 def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")],
                  wave: Annotated[int | None, typer.Option(help="list the items of this wave")] = None) -> None:
     """Show a plan: every wave, rooms that stay open and why, or one wave's items."""
-    document = _load(ref).document
+    plan = _load(ref)
+    document = plan.document
     if wave is None:
         _print_plan(document)
         blocked = [r for r in document["rooms"] if r["closes_after_wave"] is None]
@@ -238,12 +239,14 @@ def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")
             for room in blocked:
                 table.add_row(room["room"], _wan(room["annual_cost_cny"]), ", ".join(room["blocked_by"]))
             console.print(table)
+        _print_reusable(plan)
         return
     found = next((w for w in document["waves"] if w["index"] == wave), None)
     if found is None:
         raise InvalidInputError(f"the plan has no wave {wave}")
     table = Table(title=f"wave {wave}: {found['start']} – {found['end']}")
-    for column in ("system", "name", "strategy", "target", "demand → allocated", "group", "servers", "reason 理由"):
+    for column in ("system", "name", "strategy", "zone 网络区域", "target", "demand → allocated", "group", "servers",
+                   "reason 理由"):
         table.add_column(column)
     for item in found["items"]:
         target = item["target"]
@@ -252,10 +255,40 @@ def show_command(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION")
             d, a = target["demand"], target["allocated"]
             sizing = f"{d['vcpus']:g}→{a['vcpus']:g} vCPU, {d['memory_gb']:g}→{a['memory_gb']:g} GB"
         shown = " + ".join(f"{g['flavor']}×{g['count']}" for g in target.get("instances") or []) if target else ""
-        table.add_row(item["system"], item["name"], item["strategy"],
-                      shown or (f"{target['count']}× {target['flavor']}" if target else ""), sizing,
+        destination = (item.get("destination") or {}).get("platform")
+        table.add_row(item["system"], item["name"], item["strategy"], _zone(item.get("zone")),
+                      shown or (f"{target['count']}× {target['flavor']}" if target else "")
+                      or (f"→ {destination}" if destination else ""), sizing,
                       str(item["move_group"]), str(len(item["servers"])), item["reason_zh"])
     console.print(table)
+
+
+def _zone(value: str | None) -> str:
+    return f"{NetworkZone(value).zh} {value}" if value else "—"
+
+
+def _print_reusable(plan: Any) -> None:
+    """The servers the plan's closing rooms free for reuse (issue 16 §8), room by room."""
+    from inventory import clock
+    from inventory.db import session_scope
+    from migration_plans.assets import reusable_servers
+
+    moves = {s: sum(i["strategy"] == s for w in plan.document["waves"] for i in w["items"])
+             for s in ("intranet", "relocate")}
+    with session_scope() as session:
+        freed = reusable_servers(session, plan, clock.today())
+    if not freed:
+        return
+    table = Table(title="servers freed for reuse 可再利用的服务器 (under depreciation age, in rooms the plan closes)")
+    for column in ("room", "closes after wave", "servers", "cores", "memory GB"):
+        table.add_column(column)
+    for room in freed:
+        table.add_row(room.room, str(room.closes_after_wave), str(len(room.servers)), str(room.cores),
+                      f"{room.memory_gb:g}")
+    console.print(table)
+    console.print(f"{sum(len(r.servers) for r in freed)} server(s), {sum(r.cores for r in freed)} cores: they can "
+                  f"serve the plan's {moves['intranet']} intranet and {moves['relocate']} relocation move(s) "
+                  "(`shangyun rooms assets ROOM` lists each)", markup=False, highlight=False)
 
 
 @plan_app.command("export")

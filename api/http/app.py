@@ -97,7 +97,19 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": status}, status_code=202 if status == "stored" else 200)
 
     from api.http import errors, metrics
-    from api.http.routers import audit, auth_routes, capacity, cloud, dashboard, estate, finance, imports, plans, users
+    from api.http.routers import (
+        audit,
+        auth_routes,
+        capacity,
+        cloud,
+        dashboard,
+        disposal,
+        estate,
+        finance,
+        imports,
+        plans,
+        users,
+    )
 
     metrics.install(app)
     errors.install(app)
@@ -112,7 +124,7 @@ def create_app() -> FastAPI:
         """The dashboard (zh-CN by default, English on a switch)."""
         return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
 
-    for module in (auth_routes, users, dashboard, estate, imports, plans, capacity, cloud, finance, audit):
+    for module in (auth_routes, users, dashboard, estate, imports, plans, capacity, cloud, finance, audit, disposal):
         app.include_router(module.router)
     return app
 

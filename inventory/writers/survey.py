@@ -426,6 +426,14 @@ class SurveyWriter:
                     record_platform_day(self.session, platform, day)
         self.platforms = {n: i for i, n in self.session.execute(sa.select(table.c.id, table.c.name))}
 
+    def _platform_of(self, row: SurveyRow) -> int | None:
+        """The id of the platform ``row`` names, or None with the row's error recorded."""
+        platform_id = self.platforms.get(row.values["platform"])
+        if platform_id is None:
+            self._error(row, "platform", row.values["platform"],
+                        "unknown cloud platform: not in this survey nor in the inventory")
+        return platform_id
+
     def flavors_sheet(self) -> None:
         rows = self._sheet(SheetKind.FLAVORS)
         if not rows:
@@ -434,10 +442,7 @@ class SurveyWriter:
         existing = load_public(self.session, SheetKind.FLAVORS)
         desired: list[_Desired] = []
         for row in rows:
-            platform_id = self.platforms.get(row.values["platform"])
-            if platform_id is None:
-                self._error(row, "platform", row.values["platform"],
-                            "unknown cloud platform: not in this survey nor in the inventory")
+            if (platform_id := self._platform_of(row)) is None:
                 continue
             public = _present(row.values, fields)
             columns = {k: v for k, v in public.items() if k != "platform"} | {"platform_id": platform_id}
@@ -452,10 +457,7 @@ class SurveyWriter:
         existing = load_public(self.session, SheetKind.EXPANSIONS)
         desired: list[_Desired] = []
         for row in rows:
-            platform_id = self.platforms.get(row.values["platform"])
-            if platform_id is None:
-                self._error(row, "platform", row.values["platform"],
-                            "unknown cloud platform: not in this survey nor in the inventory")
+            if (platform_id := self._platform_of(row)) is None:
                 continue
             public = _present(row.values, FIELDS[SheetKind.EXPANSIONS])
             if not any(public.get(k) for k in ("vcpus", "memory_gb", "storage_gb")):

@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from migration_plans.planning.model import Expansion, PlanParams, Platform, Shortfall
 from migration_plans.planning.waves import Packing, Unit, pack, wave_dates
 
+GB_PER_TB = 1024
+STORAGE_STEP_GB = GB_PER_TB / 10  # storage is asked for in tenths of a TB, as the warning prints it
+
 
 def shortfalls(order: Sequence[Unit], params: PlanParams, platforms: Sequence[Platform],
                fixed: dict[int, int], packing: Packing) -> list[Shortfall]:
@@ -36,7 +39,7 @@ def shortfalls(order: Sequence[Unit], params: PlanParams, platforms: Sequence[Pl
         short = [max(0.0, n - f) for n, f in zip(need, free, strict=True)]
         if any(x > 1e-9 for x in short):
             deficits[platform.name] = (math.ceil(short[0] / platform.cpu_ratio - 1e-9), math.ceil(short[1] - 1e-9),
-                                       math.ceil(short[2] / 102.4 - 1e-9) * 102.4)
+                                       math.ceil(short[2] / STORAGE_STEP_GB - 1e-9) * STORAGE_STEP_GB)
 
     def with_expansions(wave: int) -> Packing:
         day = wave_dates(params, wave)[0]

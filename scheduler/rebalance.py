@@ -10,7 +10,9 @@ Goals
     instance going to the active host whose room left after taking it is smallest — the sum of the
     squared free shares of vCPU allocation, RAM and CPU load, so that instances go where their
     shape matches the room (a busy instance to a host with load to spare, a quiet one to an
-    overcommitted host); a host is freed only if all of it fits elsewhere. Three passes.
+    overcommitted host); a host is freed only if all of it fits elsewhere. Three passes. Then every host
+    above ``max_load`` hands its busiest instances to the tightest active host that takes them (an idle
+    one if none does), or is named with why it cannot.
     ``storage`` — even out pool use with volume migrations, fullest pool to emptiest.
 
 Every move is checked against the state at that point of the sequence, so every intermediate state
@@ -276,6 +278,34 @@ def _consolidate(state: _State, moves: list[Move], budget: int) -> list[str]:
                     _try_to_empty(state, h, zone_hosts, freed, moves)
     if not moves:
         reasons.append("no host can be emptied: its instances fit nowhere else within capacity and max load")
+    for zone_hosts in _zone_hosts(c).values():
+        reasons += _relieve_hot_hosts(state, moves, budget, zone_hosts)
+    return reasons
+
+
+def _relieve_hot_hosts(state: _State, moves: list[Move], budget: int, zone_hosts: np.ndarray) -> list[str]:
+    """Bring every host of the zone above the load limit under it: its busiest instance that fits goes to
+    the tightest active host, else to an idle one; a host that cannot be relieved is named, with why."""
+    c = state.c
+    reasons = []
+    for h in zone_hosts[c.host_up[zone_hosts]]:
+        while state.busy[h] / c.host_vcpus[h] > state.max_load + EPS:
+            others = zone_hosts[(zone_hosts != h) & c.host_up[zone_hosts]]
+            active = others[state.count[others] > 0]
+            step = None
+            if len(moves) < budget:
+                for i in sorted((i for i in state.on_host[h] if c.inst_movable[i]), key=lambda i: -c.inst_load[i]):
+                    target = _best_fit(state, i, active)
+                    target = target if target is not None else _best_fit(state, i, others)
+                    if target is not None:
+                        step = (i, target)
+                        break
+            if step is None:
+                why = "the move limit is reached" if len(moves) >= budget else \
+                    "none of its running instances fits on another host of its zone within capacity and max load"
+                reasons.append(f"{c.host_names[h]} stays at {state.busy[h] / c.host_vcpus[h]:.0%} CPU load: {why}")
+                break
+            moves.append(state.move(*step))
     return reasons
 
 

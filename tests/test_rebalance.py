@@ -61,6 +61,22 @@ def test_consolidation_moves_each_instance_at_most_once_on_a_mixed_cloud() -> No
     assert result.after["active_hosts"] < result.before["active_hosts"]
 
 
+def test_consolidation_relieves_a_hot_host_or_names_it() -> None:
+    """Issue 17 §4: no host ends above the load limit. ``hot`` runs 4 busy 4-vCPU instances on 16 cores
+    (0.95 × 16 / 16 = 95% > 80%); ``cool`` is the only other host and has room for one of them (3.8 busy
+    cores, 24% of its 16). By hand: one move, hot to cool, leaves both at most 80%."""
+    snapshot = {"hosts": [_host("hot"), _host("cool")],
+                "instances": [_vm(f"b{k}", "hot", vcpus=4, util=0.95) for k in range(4)] + [_vm("q", "cool")]}
+    cluster = parse_snapshot(snapshot)
+    result = rebalance(cluster, "consolidate")
+    moves = [m.as_json() for m in result.moves]
+    assert replay(cluster, moves, 0.8) == [] and result.after["max_host_cpu"] <= 0.8
+    assert [(m["from"], m["to"]) for m in moves] == [("hot", "cool")]
+    alone = {"hosts": [_host("hot")], "instances": [_vm(f"b{k}", "hot", vcpus=4, util=0.95) for k in range(4)]}
+    result = rebalance(parse_snapshot(alone), "consolidate")
+    assert result.moves == [] and any(r.startswith("hot stays at 95% CPU load") for r in result.reasons)
+
+
 def test_max_load_and_capacity_block_moves_and_say_why() -> None:
     busy = {"hosts": [_host("a1", vcpus=4), _host("a2", vcpus=4)],
             "instances": [_vm("v1", "a1", vcpus=4, util=0.7), _vm("v2", "a2", vcpus=4, util=0.7)]}

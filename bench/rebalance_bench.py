@@ -148,8 +148,10 @@ def _row(size: str, shape: str, goal: str, args: argparse.Namespace) -> list[str
         result = (f"active hosts {before['active_hosts']} → {kept}; {r['moves']} moves for "
                   f"{r['on_emptied']} on emptied hosts; {r['hot_after']} above max load")
         quality = f"bound {r['bound']}: {kept / r['bound']:.3f}×"
-        if r.get("exact") is not None:
-            quality += f"; MIP {r['exact']}{' (optimal)' if r.get('proven') else ''}: {kept / r['exact']:.3f}×"
+        if r.get("proven"):
+            quality += f"; optimum {r['exact']} (MIP, proven): {kept / r['exact']:.3f}×"
+        elif r.get("exact") is not None:
+            quality += f"; MIP best {r['exact']} in {args.reference_seconds:g} s/zone, not proven"
         elif r.get("best") is not None:
             quality += f"; chunked MIPs {r['best']}: {kept / best:.3f}× the best known"
         freed = before["active_hosts"] - kept

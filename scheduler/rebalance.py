@@ -10,9 +10,9 @@ Goals
     instance going to the active host whose room left after taking it is smallest — the sum of the
     squared free shares of vCPU allocation, RAM and CPU load, so that instances go where their
     shape matches the room (a busy instance to a host with load to spare, a quiet one to an
-    overcommitted host); a host is freed only if all of it fits elsewhere. Three passes. Then every host
-    above ``max_load`` hands its busiest instances to the tightest active host that takes them (an idle
-    one if none does), or is named with why it cannot.
+    overcommitted host); a host is freed only if all of it fits elsewhere. Three passes. Before and after,
+    every host above ``max_load`` hands its busiest instances to the tightest active host that takes them
+    (an idle one if none does), or is named with why it cannot.
     ``storage`` — even out pool use with volume migrations, fullest pool to emptiest.
 
 Every move is checked against the state at that point of the sequence, so every intermediate state
@@ -263,6 +263,8 @@ def _evacuate(state: _State, moves: list[Move], budget: int) -> list[str]:
 def _consolidate(state: _State, moves: list[Move], budget: int) -> list[str]:
     c = state.c
     reasons: list[str] = []
+    for zone_hosts in _zone_hosts(c).values():  # first, so the hot hosts' load is packed with the rest
+        _relieve_hot_hosts(state, moves, budget, zone_hosts)
     for zone_hosts in _zone_hosts(c).values():
         capacity = _effective_capacity(state, zone_hosts)
         # Without a move limit, empty the hosts that can carry least (keeping the big, overcommittable

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,17 +55,20 @@ def _supply(c: Cluster, hosts: np.ndarray, max_load: float) -> np.ndarray:
     return np.vstack([c.cap_cpu[hosts], c.cap_ram[hosts], c.cap_disk[hosts], c.host_vcpus[hosts] * max_load])
 
 
+def _zones(c: Cluster) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(hosts that are up, instances) of each zone that has instances."""
+    for z in range(len(c.zones)):
+        instances = np.flatnonzero(c.host_zone[c.inst_host] == z)
+        if instances.size:
+            yield np.flatnonzero((c.host_zone == z) & c.host_up), instances
+
+
 def lp_bound(c: Cluster, max_load: float) -> int:
     """Σ over zones of ⌈LP⌉: fewest hosts (fractional) covering the zone's four demands."""
     total = 0
-    for z in range(len(c.zones)):
-        hosts = np.flatnonzero((c.host_zone == z) & c.host_up)
-        instances = np.flatnonzero(c.host_zone[c.inst_host] == z)
-        if instances.size == 0:
-            continue
-        demand = _demand(c, instances).sum(axis=1)
-        result = linprog(np.ones(hosts.size), A_ub=-_supply(c, hosts, max_load), b_ub=-demand, bounds=(0, 1),
-                         method="highs")
+    for hosts, instances in _zones(c):
+        result = linprog(np.ones(hosts.size), A_ub=-_supply(c, hosts, max_load),
+                         b_ub=-_demand(c, instances).sum(axis=1), bounds=(0, 1), method="highs")
         total += math.ceil(result.fun - 1e-6)
     return total
 
@@ -74,13 +78,8 @@ def cover_bound(c: Cluster, max_load: float) -> int:
     binary per host): every placement keeps such a set, so no consolidation keeps fewer. At least the LP
     bound."""
     total = 0
-    for z in range(len(c.zones)):
-        hosts = np.flatnonzero((c.host_zone == z) & c.host_up)
-        instances = np.flatnonzero(c.host_zone[c.inst_host] == z)
-        if instances.size == 0:
-            continue
-        pinned = np.zeros(hosts.size)
-        pinned[np.isin(hosts, c.inst_host[instances[~c.inst_movable[instances]]])] = 1.0
+    for hosts, instances in _zones(c):
+        pinned = np.isin(hosts, c.inst_host[instances[~c.inst_movable[instances]]]).astype(np.float64)
         result = milp(np.ones(hosts.size), constraints=LinearConstraint(
             sp.csr_array(_supply(c, hosts, max_load)), _demand(c, instances).sum(axis=1), np.inf),
             integrality=np.ones(hosts.size), bounds=Bounds(pinned, np.ones(hosts.size)),

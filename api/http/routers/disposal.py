@@ -14,7 +14,7 @@ from api.http.auth import ESTATE_READ, PLANS_READ, require, scope_department
 from api.http.deps import SessionDep
 from api.http.routers.common import Id, not_found
 from inventory import clock
-from inventory.mlps import mlps_due
+from inventory.mlps import MlpsDue, mlps_due
 from inventory.models import Plan, Room
 from inventory.users import Principal
 from migration_plans.assets import LABELS, Disposal, assets_of_rooms, disposals_as_configured, reusable_servers
@@ -59,17 +59,6 @@ class FreedOut(BaseModel):
     cores: int
     memory_gb: float
     servers: list[DisposalOut]
-
-
-class MlpsDueOut(BaseModel):
-    system: str
-    name: str
-    department: str
-    level: int
-    last_assessed: dt.date | None
-    last_result: str | None
-    due: dt.date | None = Field(description="null when never assessed")
-    overdue: bool
 
 
 def _out(row: Disposal) -> DisposalOut:
@@ -118,12 +107,10 @@ def plan_reusable_servers(plan_id: Id, session: SessionDep, _: PlanReader) -> li
                      servers=[_out(d) for d in f.servers]) for f in reusable_servers(session, plan, clock.today())]
 
 
-@router.get("/mlps/overdue", response_model=list[MlpsDueOut])
+@router.get("/mlps/overdue", response_model=list[MlpsDue])
 def mlps_overdue(session: SessionDep, principal: EstateReader,
                  every: Annotated[bool, Query(description="every system of level 2 or above, not only the overdue")]
-                 = False) -> list[MlpsDueOut]:
+                 = False) -> list[MlpsDue]:
     """Systems past their MLPS (等保) assessment as of the business day: level 3 yearly, level 4 every six
     months, and systems of level 2 or above never assessed (a department user: its own)."""
-    return [MlpsDueOut(system=r.system, name=r.name, department=r.department, level=r.level,
-                       last_assessed=r.last_assessed, last_result=r.last_result, due=r.due, overdue=r.overdue)
-            for r in mlps_due(session, clock.today(), scope_department(principal)) if every or r.overdue]
+    return [r for r in mlps_due(session, clock.today(), scope_department(principal)) if every or r.overdue]

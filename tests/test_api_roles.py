@@ -241,6 +241,12 @@ def test_department_users_see_and_change_only_their_own(api: Api) -> None:
     flags = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "department").json()}
     every_flag = {f["room"] for f in api.call("GET", "/api/v1/room-flags", "admin").json()}
     assert flags == every_flag & own_rooms and every_flag - own_rooms  # other departments' rooms are not shown
+    mine = {i["code"] for i in api.call("GET", "/api/v1/systems?limit=500", "department").json()["items"]}
+    every_dependency = api.call("GET", "/api/v1/dependencies?limit=500", "admin").json()["items"]
+    touching = [d for d in every_dependency if d["system"] in mine or d["depends_on"] in mine]
+    seen = api.call("GET", "/api/v1/dependencies?limit=500", "department").json()["items"]
+    assert sorted(d["id"] for d in seen) == sorted(d["id"] for d in touching)  # its own, and only those
+    assert len(every_dependency) > len(seen)
     due = api.call("GET", "/api/v1/mlps/overdue?every=true", "department").json()
     every_due = api.call("GET", "/api/v1/mlps/overdue?every=true", "admin").json()
     assert {d["department"] for d in due} == {api.own["department"]} and len(every_due) > len(due)

@@ -77,6 +77,20 @@ def test_consolidation_relieves_a_hot_host_or_names_it() -> None:
     assert result.moves == [] and any(r.startswith("hot stays at 95% CPU load") for r in result.reasons)
 
 
+@pytest.mark.parametrize("resource", ["memory_mb", "disk_gb"])
+def test_ram_and_disk_each_block_a_move_alone(resource: str) -> None:
+    """Two idle 16-core hosts (64 GB RAM, 1,000 GB disk) each hold one 2-vCPU instance that takes 60% of one
+    resource: vCPUs and load leave room, but by hand neither instance fits beside the other, so nothing
+    moves, whatever the goal."""
+    size = {"memory_mb": 0.6 * 16 * 4096, "disk_gb": 600.0}[resource]
+    vms = [_vm("v1", "a1", util=0.05), _vm("v2", "a2", util=0.05)]
+    for vm in vms:
+        vm[resource] = size
+    cluster = parse_snapshot({"hosts": [_host("a1"), _host("a2")], "instances": vms})
+    for goal in ("consolidate", "balance"):
+        assert rebalance(cluster, goal).moves == [], goal
+
+
 def test_max_load_and_capacity_block_moves_and_say_why() -> None:
     busy = {"hosts": [_host("a1", vcpus=4), _host("a2", vcpus=4)],
             "instances": [_vm("v1", "a1", vcpus=4, util=0.7), _vm("v2", "a2", vcpus=4, util=0.7)]}

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, ItemState, RunEvent
+from inventory.models.runs import EventPhase
 from migration_plans.execution.actions import SourceServer, StepContext
 from migration_plans.execution.site import Site
 from migration_plans.execution.verification import VerificationFailedError, verify
@@ -169,3 +170,40 @@ def test_a_failed_check_stops_the_item_before_signoff_until_approved(planned: st
     workbook = openpyxl.load_workbook(tmp_path / "archive.xlsx")
     assert {"system 系统", "plans 迁移计划", "verification 功能验证", "signoff 签字确认", "events 执行日志"} <= set(
         workbook.sheetnames)
+
+
+def test_rolling_back_a_cut_over_item_points_the_service_back_at_its_source(planned: str, tmp_path: Path,
+                                                                            service: int) -> None:
+    """What a revert does, not only the state it leaves: the cutover pointed the service address (the
+    site's address file) at the target; after a failed check, ``migrate rollback`` runs the reverts of the
+    steps done, newest first, and the rollback playbook points the address back at a source server."""
+    from inventory.models import BusinessSystem, Server, SystemServer
+
+    db_url = planned
+    wave, codes = _wave_of(db_url, "rehost")
+    code = codes[0]
+    _Health.healthy = False
+    site_file = _site(tmp_path, db_url, openstack={"dry_run": True}, checks={code: {"http": [
+        {"url": f"http://127.0.0.1:{service}/health", "status": 200, "contains": "UP"}]}})
+    assert run_cli("migrate", "run", "--plan", "t", "--wave", str(wave), "--site", str(site_file), "--system", code,
+                   db_url=db_url, timeout=900).returncode == 0
+    item = _items(db_url)[code]
+    assert item.state == ItemState.WAITING and (item.error or "").startswith("verify:")
+    address = tmp_path / f"{code}.address"
+    engine = create_db_engine(db_url)
+    with Session(engine) as session:
+        sources = {s.ip or s.hostname for s in session.exec(
+            select(Server).join(SystemServer, col(SystemServer.server_id) == Server.id)
+            .join(BusinessSystem, col(BusinessSystem.id) == SystemServer.system_id).where(BusinessSystem.code == code))}
+    cut_over = address.read_text(encoding="utf-8").strip().removeprefix("address=")
+    assert cut_over and cut_over not in sources  # the cutover pointed it at the target
+    rolled = run_cli("migrate", "rollback", str(item.id), db_url=db_url, timeout=900)
+    assert rolled.returncode == 0, rolled.stderr
+    assert _items(db_url)[code].state == ItemState.ROLLED_BACK
+    assert address.read_text(encoding="utf-8").strip().removeprefix("address=") in sources
+    with Session(engine) as session:
+        reverted = [e.step for e in session.exec(select(RunEvent).where(
+            RunEvent.item_id == item.id, RunEvent.phase == EventPhase.REVERT_AFTER, RunEvent.status == "ok").order_by(
+            col(RunEvent.counter)))]
+    engine.dispose()
+    assert reverted and reverted[0] == "cutover"  # newest first: the cutover is undone before the rest

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from inventory.db import create_db_engine
 from inventory.models import AuditLog, ItemState, RunEvent
-from inventory.models.runs import EventPhase
+from inventory.models.enums import EventPhase
 from migration_plans.execution.actions import SourceServer, StepContext
 from migration_plans.execution.site import Site
 from migration_plans.execution.verification import VerificationFailedError, verify

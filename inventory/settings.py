@@ -155,6 +155,10 @@ class SchedulerSettings(BaseSettings):
     forecast: str = Field("40 0 * * *", description="record each platform's day; forecast capacity")
     room_flags: str = Field("0 1 * * 1", description="rank the rooms to close next")
     requests: str = Field("*/10 * * * *", description="decide queued capacity requests again; count overdue ones")
+    backup: str = Field("", description="back the database up to backup_dir (off unless set, e.g. '30 2 * * *')")
+    backup_dir: Path | None = Field(None, description="folder the backup job writes shangyun-<UTC time>.sqlite to")
+    backup_keep: int = Field(7, ge=1, le=10_000, description="backups the job keeps in backup_dir; older ones "
+                             "are deleted after a new one is complete")
     openstack_clouds: list[str] = Field(default_factory=list, description="clouds.yaml clouds to collect")
     kubernetes_contexts: list[str] = Field(default_factory=list, description="kubeconfig contexts to collect")
     rebalance_goal: RebalanceGoal = Field(RebalanceGoal.BALANCE, description="goal of the rebalance audit")

@@ -8,6 +8,7 @@ rebalance_audit  per platform with hosts, plan the settings' goal; a plan with m
 forecast         record each platform's day of history; note the 75%/90% crossings within 90 days
 room_flags       rank the rooms to close next
 requests         decide queued capacity requests again (e.g. after an expansion); count overdue ones
+backup           back the database up to the configured folder; keep the newest N (off by default)
 """
 
 from __future__ import annotations
@@ -183,7 +184,24 @@ def requests(session: Session) -> str:
     return f"{len(changed)} queued request(s) decided again ({decided}); {len(overdue)} overdue"
 
 
+def backup(session: Session) -> str:
+    from inventory.dbcopy.backup import backup as take_backup
+    from inventory.dbcopy.backup import prune
+
+    settings = get_scheduler_settings()
+    folder = settings.backup_dir
+    if folder is None:
+        raise ValueError("SHANGYUN_SCHEDULER_BACKUP_DIR is not set: name the folder backups go to")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"shangyun-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.sqlite"
+    manifest = take_backup(get_settings().database_url, path)
+    removed = prune(folder, settings.backup_keep)
+    return (f"{path.name}: revision {manifest.revision}, {len(manifest.tables)} tables, {manifest.rows} rows, "
+            f"{path.stat().st_size / 2**20:.1f} MiB; {len(removed)} older backup(s) removed, "
+            f"keeping {settings.backup_keep}")
+
+
 JOBS: dict[str, Callable[[Session], str]] = {
     "collect": collect, "rollups": rollups, "rebalance_audit": rebalance_audit, "forecast": forecast,
-    "room_flags": room_flags, "requests": requests,
+    "room_flags": room_flags, "requests": requests, "backup": backup,
 }

@@ -47,7 +47,11 @@ def trigger(job: str, schedule: str, tz: ZoneInfo) -> BaseTrigger | None:
 
 def triggers(settings: SchedulerSettings, tz: ZoneInfo) -> dict[str, BaseTrigger | None]:
     """Every job's trigger (checked all at once, so a bad setting fails before anything starts)."""
-    return {name: trigger(name, getattr(settings, name), tz) for name in JOBS}
+    found = {name: trigger(name, getattr(settings, name), tz) for name in JOBS}
+    if found.get("backup") is not None and settings.backup_dir is None:
+        raise ScheduleError("SHANGYUN_SCHEDULER_BACKUP is set but SHANGYUN_SCHEDULER_BACKUP_DIR is not: name the "
+                            "folder backups go to")
+    return found
 
 
 class SchedulerService:

@@ -63,7 +63,7 @@ def test_bad_schedules_and_job_names_are_refused(db_url: str) -> None:
     result = subprocess.run([SHANGYUN, "scheduler", "run"], env=env, capture_output=True, text=True, timeout=60,
                             check=False)
     assert result.returncode == 2 and "SHANGYUN_SCHEDULER_FORECAST='at noon'" in result.stderr
-    result = run_cli("scheduler", "run", "--job", "backup", db_url=db_url)
+    result = run_cli("scheduler", "run", "--job", "vacuum", db_url=db_url)
     assert result.returncode == 2 and "--job must be one of" in result.stderr
 
 

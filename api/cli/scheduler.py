@@ -22,7 +22,7 @@ err_console = Console(emoji=False, stderr=True)
 @scheduler_app.command("run")
 def run_command(
     job: Annotated[str | None, typer.Option(help="run this one job now and exit (collect, rollups, "
-                                            "rebalance_audit, forecast, room_flags, requests)")] = None,
+                                            "rebalance_audit, forecast, room_flags, requests, backup)")] = None,
 ) -> None:
     """Run the scheduler in the foreground until stopped (SIGTERM/Ctrl-C). With several instances on one
     PostgreSQL database exactly one is active; the others wait as standbys and take over if it stops."""

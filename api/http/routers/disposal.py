@@ -18,6 +18,7 @@ from inventory.mlps import MlpsDue, mlps_due
 from inventory.models import Plan, Room
 from inventory.users import Principal
 from migration_plans.assets import LABELS, Disposal, assets_of_rooms, disposals_as_configured, reusable_servers
+from migration_plans.assets import counts as disposal_counts
 from migration_plans.store import PlanNotFoundError, named_or_current
 
 router = APIRouter(prefix="/api/v1", tags=["disposal 资产处置与测评"])
@@ -89,11 +90,8 @@ def room_disposal(room_id: Id, session: SessionDep, principal: EstateReader) -> 
     plan = _current_plan(session)
     today = clock.today()
     rows = disposals_as_configured(assets_of_rooms(session, [room.id], plan).get(room.id, []), today)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.disposal] = counts.get(row.disposal, 0) + 1
     return RoomAssetsOut(room=room.code, plan=f"{plan.name}@{plan.version}" if plan else None, as_of=today,
-                         servers=[_out(r) for r in rows], counts=counts)
+                         servers=[_out(r) for r in rows], counts=dict(disposal_counts(rows)))
 
 
 @router.get("/plans/{plan_id}/reusable-servers", response_model=list[FreedOut])

@@ -25,3 +25,7 @@ class UnreachableError(DriverError):
 
 class StepTimeoutError(DriverError):
     """A resource did not reach the wanted state in time."""
+
+
+class AlreadyExistsError(DriverError):
+    """A create lost a race: the named resource was made by someone else first (HTTP 409)."""

@@ -2,8 +2,10 @@
 Deployment, Service and PersistentVolumeClaim of a replatformed system.
 
 ``ensure_namespace`` and ``apply_workload`` create what is missing and replace what differs, and
-return whether they changed anything; ``delete_workload`` removes the three objects. ``ApiException``
-and connection errors become ``drivers.errors`` without the kubeconfig's credentials.
+return whether they changed anything. A create answered 409 AlreadyExists (another worker made the
+object between our read and our create) adopts that object and goes on as if it had been found.
+``delete_workload`` removes the three objects. ``ApiException`` and connection errors become
+``drivers.errors`` without the kubeconfig's credentials.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
+from drivers.errors import (
+    AlreadyExistsError,
+    DriverError,
+    NotFoundError,
+    QuotaExceededError,
+    StepTimeoutError,
+    UnreachableError,
+)
 
 QUOTA_NAME = "shangyun-quota"
 
@@ -39,6 +48,8 @@ class KubernetesDriver:
         except ApiException as exc:
             if exc.status == 404:
                 raise NotFoundError(f"{what}: not found") from None
+            if exc.status == 409:
+                raise AlreadyExistsError(f"{what}: already exists") from None
             if exc.status == 403 and "exceeded quota" in str(exc.body or ""):
                 raise QuotaExceededError(f"{what}: exceeded quota") from None
             if exc.status in (401, 403):
@@ -46,6 +57,14 @@ class KubernetesDriver:
             raise DriverError(f"{what}: HTTP {exc.status} {exc.reason}") from None
         except (HTTPError, OSError) as exc:
             raise UnreachableError(f"{what}: cannot reach the API server ({type(exc).__name__})") from None
+
+    def _create(self, what: str, fn: Any, *args: Any) -> bool:
+        """Create with ``fn``; False when another worker created it first (the caller adopts theirs)."""
+        try:
+            self._call(what, fn, *args)
+        except AlreadyExistsError:
+            return False
+        return True
 
     def _exists(self, what: str, fn: Any, *args: Any) -> Any | None:
         try:
@@ -58,16 +77,16 @@ class KubernetesDriver:
         ``never_lower``, at least those: a larger quota already there is kept)."""
         changed = False
         if self._exists(f"namespace {name}", self.core.read_namespace, name) is None:
-            self._call(f"namespace {name}", self.core.create_namespace,
-                       {"metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "shangyun"}}})
-            changed = True
+            changed = self._create(f"namespace {name}", self.core.create_namespace,
+                                   {"metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "shangyun"}}})
         hard = {"requests.cpu": _cpu(cpu), "requests.memory": f"{round(memory_gb * 1024)}Mi"}
         quota = {"metadata": {"name": QUOTA_NAME}, "spec": {"hard": hard}}
         found = self._exists(f"quota {name}", self.core.read_namespaced_resource_quota, QUOTA_NAME, name)
-        if found is None:
-            self._call(f"quota {name}", self.core.create_namespaced_resource_quota, name, quota)
+        if found is None and self._create(f"quota {name}", self.core.create_namespaced_resource_quota, name, quota):
             changed = True
         else:
+            if found is None:  # another worker made it first: compare with theirs
+                found = self._call(f"quota {name}", self.core.read_namespaced_resource_quota, QUOTA_NAME, name)
             current = dict(found.spec.hard or {})
             if never_lower:
                 cpu = max(cpu, float(quantity(current.get("requests.cpu", "0"))))
@@ -106,18 +125,18 @@ class KubernetesDriver:
                    "spec": {"selector": {"app": name}, "ports": [{"port": port, "targetPort": port}]}}
         changed = False
         if self._exists(f"pvc {name}", self.core.read_namespaced_persistent_volume_claim, name, namespace) is None:
-            self._call(f"pvc {name}", self.core.create_namespaced_persistent_volume_claim, namespace, pvc)
-            changed = True
+            changed |= self._create(f"pvc {name}", self.core.create_namespaced_persistent_volume_claim, namespace, pvc)
         current = self._exists(f"deployment {name}", self.apps.read_namespaced_deployment, name, namespace)
         if current is None:
-            self._call(f"deployment {name}", self.apps.create_namespaced_deployment, namespace, deployment)
-            changed = True
-        elif _container_differs(current, image, requests, replicas):
+            if self._create(f"deployment {name}", self.apps.create_namespaced_deployment, namespace, deployment):
+                changed = True
+            else:  # another worker made it first: compare with theirs
+                current = self._call(f"deployment {name}", self.apps.read_namespaced_deployment, name, namespace)
+        if current is not None and _container_differs(current, image, requests, replicas):
             self._call(f"deployment {name}", self.apps.replace_namespaced_deployment, name, namespace, deployment)
             changed = True
         if self._exists(f"service {name}", self.core.read_namespaced_service, name, namespace) is None:
-            self._call(f"service {name}", self.core.create_namespaced_service, namespace, service)
-            changed = True
+            changed |= self._create(f"service {name}", self.core.create_namespaced_service, namespace, service)
         return changed
 
     def wait_ready(self, namespace: str, name: str) -> None:

@@ -185,3 +185,44 @@ def test_raise_quota_adds_to_the_namespace_quota(tmp_path: Path, api_server: Any
     kube.raise_quota("dept-d0009", cpu=1.5, memory_gb=2)
     hard = objects["/api/v1/namespaces/dept-d0009/resourcequotas/shangyun-quota"]["spec"]["hard"]
     assert hard == {"requests.cpu": "3500m", "requests.memory": "6144Mi"}
+
+
+def _stale_once(api: Any, method: str) -> list[bool]:
+    """Make ``api.method`` answer 404 on its first call, as a read taken just before a racer's create
+    would; returns a flag list that records the stale answer was given."""
+    from kubernetes.client.exceptions import ApiException
+
+    real, used = getattr(api, method), [False]
+
+    def stale(*args: Any, **kwargs: Any) -> Any:
+        if not used[0]:
+            used[0] = True
+            raise ApiException(status=404, reason="Not Found")
+        return real(*args, **kwargs)
+
+    setattr(api, method, stale)
+    return used
+
+
+def test_a_create_that_loses_a_race_adopts_the_winners_object(tmp_path: Path, api_server: Any) -> None:
+    """The racer makes the namespace, quota and workload; our reads of each are stale, so every create
+    of ours meets the double's 409 AlreadyExists. We adopt each object, change nothing that already
+    matches, and still bring a quota that differs to what we asked for."""
+    url, objects, _ = api_server
+    shape: dict[str, Any] = {"image": "registry.local/gov/portal:2.1", "cpu": 2, "memory_gb": 4, "port": 8080,
+                             "storage_gb": 20}
+    racer = _driver(tmp_path, url)
+    racer.ensure_namespace("dept-d0005", cpu=8, memory_gb=16)
+    racer.apply_workload("dept-d0005", "sy-s00050", **shape)
+    before = json.loads(json.dumps(objects))
+    ours = _driver(tmp_path, url)
+    stale = [_stale_once(ours.core, "read_namespace"), _stale_once(ours.core, "read_namespaced_resource_quota"),
+             _stale_once(ours.core, "read_namespaced_persistent_volume_claim"),
+             _stale_once(ours.apps, "read_namespaced_deployment"), _stale_once(ours.core, "read_namespaced_service")]
+    assert ours.ensure_namespace("dept-d0005", cpu=8, memory_gb=16) is False
+    assert ours.apply_workload("dept-d0005", "sy-s00050", **shape) is False
+    assert all(used[0] for used in stale) and objects == before
+    _stale_once(ours.core, "read_namespaced_resource_quota")
+    assert ours.ensure_namespace("dept-d0005", cpu=12, memory_gb=16) is True
+    hard = objects["/api/v1/namespaces/dept-d0005/resourcequotas/shangyun-quota"]["spec"]["hard"]
+    assert hard == {"requests.cpu": "12000m", "requests.memory": "16384Mi"}

@@ -1,20 +1,34 @@
 """OpenStack driver (openstacksdk, a ``clouds.yaml`` cloud by name).
 
 Every ``ensure_…`` finds the resource by name first and returns ``(resource, changed)``, so a step
-re-run after a crash adopts what the first attempt made instead of making it twice. ``delete_…``
-returns whether something was deleted. openstacksdk and keystoneauth errors become ``drivers.errors``
+re-run after a crash adopts what the first attempt made instead of making it twice. Each also
+converges when two workers race to make the same thing (items of one department in parallel, or a
+worker taking over an item whose first worker was only slow):
+
+- names the cloud keeps unique (Keystone projects, Nova flavors) answer the loser's create with 409,
+  and the loser adopts the winner's resource;
+- names it does not (Glance images, Cinder volumes and snapshots, Nova servers) are settled after the
+  create (``settled``): of the resources sharing the name, the oldest (``created_at``, then id) wins,
+  every racer picks the same one, and a racer whose own resource lost deletes it and adopts the winner;
+- an attachment that another racer made first is adopted;
+- quotas are raised to what is in use plus what every item of the department in the run needs, so
+  writes that cross each other all leave enough room.
+
+``delete_…`` returns whether something was deleted. openstacksdk and keystoneauth errors become ``drivers.errors``
 with messages that never carry credentials.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from drivers.errors import DriverError, NotFoundError, QuotaExceededError, StepTimeoutError, UnreachableError
 from inventory.settings import get_settings
 
+SETTLE_SECONDS = 1.5  # past created_at's one-second resolution, with room for the record to become visible
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -44,6 +58,24 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
             raise DriverError(f"{name}: {type(exc).__name__}: {str(exc)[:300]}") from None
 
     return wrapper
+
+
+def oldest(resources: Iterable[Any]) -> Any | None:
+    """The resource created first (``created_at``, then id), or None: every racer picks the same one."""
+    return min(resources, key=lambda r: (str(getattr(r, "created_at", None) or ""), str(r.id)), default=None)
+
+
+def settled(look: Callable[[], Iterable[Any]], mine: Any) -> Any:
+    """The winner among resources sharing our new resource's name, once every racer's is visible.
+
+    ``created_at`` has one-second resolution, so we wait past the second ours was made in before looking:
+    any resource made in the same second is then listed, and one made after our look is newer than ours.
+    Every racer so sees the same oldest one (ties broken by id), including a racer that had already
+    finished, whose resource, made over a second before ours, is strictly older."""
+    import time
+
+    time.sleep(SETTLE_SECONDS)
+    return oldest(look()) or mine
 
 
 def _raised(quota_set: Any, wanted: Mapping[str, int | None]) -> dict[str, int]:
@@ -98,12 +130,17 @@ class OpenStackDriver:
     def ensure_project(self, name: str, quotas: Mapping[str, int]) -> tuple[Any, bool]:
         """A project for a department, the admin user as member, compute/volume quotas at least ``quotas``
         (keys: cores, ram_mb, instances, gigabytes, volumes)."""
+        from openstack import exceptions as os_exceptions
+
         changed = False
         project = self.conn.identity.find_project(name, domain_id="default")
         if project is None:
-            project = self.conn.identity.create_project(name=name, domain_id="default",
-                                                        description="Shangyun department project")
-            changed = True
+            try:
+                project = self.conn.identity.create_project(name=name, domain_id="default",
+                                                            description="Shangyun department project")
+                changed = True
+            except os_exceptions.ConflictException:  # another worker made it between our look and our create
+                project = self.conn.identity.find_project(name, domain_id="default", ignore_missing=False)
         user_id = self.conn.current_user_id
         role = self.conn.identity.find_role("admin") or self.conn.identity.find_role("member")
         if role is not None and not self.conn.identity.validate_user_has_project_role(project, user_id, role):
@@ -132,13 +169,18 @@ class OpenStackDriver:
     # ---- flavors and images --------------------------------------------------------------------
     @translated
     def ensure_flavor(self, name: str, vcpus: int, ram_mb: int, disk_gb: int) -> tuple[Any, bool]:
+        from openstack import exceptions as os_exceptions
+
         flavor = self.conn.compute.find_flavor(name, ignore_missing=True)
-        if flavor is not None:
-            if (flavor.vcpus, flavor.ram) != (vcpus, ram_mb):
-                raise DriverError(f"flavor {name!r} exists with {flavor.vcpus} vCPU / {flavor.ram} MB, "
-                                  f"not {vcpus} / {ram_mb}")
-            return flavor, False
-        return self.conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram_mb, disk=disk_gb), True
+        if flavor is None:
+            try:
+                return self.conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram_mb, disk=disk_gb), True
+            except os_exceptions.ConflictException:  # another worker made it first
+                flavor = self.conn.compute.find_flavor(name, ignore_missing=False)
+        if (flavor.vcpus, flavor.ram) != (vcpus, ram_mb):
+            raise DriverError(f"flavor {name!r} exists with {flavor.vcpus} vCPU / {flavor.ram} MB, "
+                              f"not {vcpus} / {ram_mb}")
+        return flavor, False
 
     @translated
     def find_flavor(self, name: str) -> Any:
@@ -149,24 +191,40 @@ class OpenStackDriver:
 
     @translated
     def ensure_image(self, name: str, data: bytes, disk_format: str = "raw") -> tuple[Any, bool]:
-        """Upload ``data`` as a private image ``name`` unless an active one exists."""
-        found = [i for i in self.conn.image.images(name=name) if i.status == "active"]
-        if found:
-            return found[0], False
-        image = self.conn.image.create_image(name=name, data=data, disk_format=disk_format,
-                                             container_format="bare", visibility="private")
-        image = self.conn.image.wait_for_status(self.conn.image.get_image(image), status="active",
+        """Upload ``data`` as a private image ``name`` unless one exists (the oldest of any racers' wins)."""
+        winner = oldest(self._images(name))
+        changed = winner is None
+        if winner is None:
+            mine = self.conn.image.create_image(name=name, data=data, disk_format=disk_format,
+                                                container_format="bare", visibility="private")
+            winner = settled(lambda: self._images(name), mine)
+            if winner.id != mine.id:
+                self.conn.image.delete_image(mine, ignore_missing=True)
+                changed = False
+        image = self.conn.image.wait_for_status(self.conn.image.get_image(winner), status="active",
                                                 failures=["killed", "deleted"], wait=self.timeout)
-        return image, True
+        return image, changed
+
+    def _images(self, name: str) -> list[Any]:
+        return [i for i in self.conn.image.images(name=name)
+                if i.name == name and i.status not in ("killed", "deleted", "pending_delete")]
 
     # ---- volumes and servers -------------------------------------------------------------------
     @translated
     def ensure_volume(self, name: str, size_gb: int) -> tuple[Any, bool]:
-        found = [v for v in self.conn.block_storage.volumes(name=name) if v.status not in ("deleting", "error")]
-        if found:
-            return self._volume_ready(found[0]), False
-        volume = self.conn.block_storage.create_volume(name=name, size=size_gb)
-        return self._volume_ready(volume), True
+        winner = oldest(self._volumes(name))
+        if winner is not None:
+            return self._volume_ready(winner), False
+        mine = self.conn.block_storage.create_volume(name=name, size=size_gb)
+        winner = settled(lambda: self._volumes(name), mine)
+        if winner.id == mine.id:
+            return self._volume_ready(mine), True
+        self.conn.block_storage.delete_volume(self._volume_ready(mine))  # a racer's volume is older: use it
+        return self._volume_ready(winner), False
+
+    def _volumes(self, name: str) -> list[Any]:
+        return [v for v in self.conn.block_storage.volumes(name=name)
+                if v.name == name and v.status not in ("deleting", "error", "error_deleting")]
 
     def _volume_ready(self, volume: Any) -> Any:
         """Until the volume is usable (available, or in-use when an earlier attempt attached it)."""
@@ -189,7 +247,7 @@ class OpenStackDriver:
         """Boot ``name`` with ``flavor`` from ``image``, or from a new ``boot_volume_gb`` volume made of the
         image; ``networks="none"`` where the cloud has no tenant network. A server left in ERROR by an
         earlier attempt is reported, not reused."""
-        found = self.conn.compute.find_server(name, ignore_missing=True)
+        found = oldest(self._servers(name))
         changed = False
         if found is None:
             flavor_id = self.find_flavor(flavor).id
@@ -206,6 +264,10 @@ class OpenStackDriver:
                 found = self.conn.compute.create_server(name=name, flavor_id=flavor_id, image_id=image_obj.id,
                                                         networks=networks)
             changed = True
+            winner = settled(lambda: self._servers(name), found)
+            if winner.id != found.id:  # a racer booted it first: remove ours, use theirs
+                self.conn.compute.delete_server(found, ignore_missing=True)
+                found, changed = winner, False
         from openstack import exceptions as os_exceptions
 
         try:
@@ -215,12 +277,24 @@ class OpenStackDriver:
             raise DriverError(f"server {name} went to ERROR: {fault}") from None
         return server, changed
 
+    def _servers(self, name: str) -> list[Any]:
+        """Servers named exactly ``name`` (Nova's name filter is a regular expression)."""
+        return [s for s in self.conn.compute.servers(name=f"^{re.escape(name)}$") if s.name == name
+                and s.status not in ("DELETED", "SOFT_DELETED") and s.task_state != "deleting"]
+
     @translated
     def ensure_attached(self, server_id: str, volume_id: str) -> bool:
+        from openstack import exceptions as os_exceptions
+
         attached = {a.volume_id for a in self.conn.compute.volume_attachments(server_id)}
         if volume_id in attached:
             return False
-        self.conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+        try:
+            self.conn.compute.create_volume_attachment(server_id, volume_id=volume_id)
+        except (os_exceptions.BadRequestException, os_exceptions.ConflictException):
+            if volume_id not in {a.volume_id for a in self.conn.compute.volume_attachments(server_id)}:
+                raise
+            return False  # another worker attached it first
         self.conn.block_storage.wait_for_status(self.conn.block_storage.get_volume(volume_id), status="in-use",
                                                 failures=["error"], wait=self.timeout)
         return True
@@ -238,11 +312,21 @@ class OpenStackDriver:
     @translated
     def ensure_volume_snapshot(self, volume_id: str, name: str) -> tuple[Any, bool]:
         """A Cinder snapshot ``name`` of the volume (taken once; allowed while attached)."""
-        found = [x for x in self.conn.block_storage.snapshots(name=name, volume_id=volume_id)
-                 if x.status not in ("deleting", "error")]
-        changed = not found
-        snapshot = found[0] if found else self.conn.block_storage.create_snapshot(
-            volume_id=volume_id, name=name, force=True, description="Shangyun pre-cutover snapshot")
+        def live() -> list[Any]:
+            return [x for x in self.conn.block_storage.snapshots(name=name, volume_id=volume_id)
+                    if x.name == name and x.status not in ("deleting", "error", "error_deleting")]
+
+        snapshot = oldest(live())
+        changed = snapshot is None
+        if snapshot is None:
+            mine = self.conn.block_storage.create_snapshot(volume_id=volume_id, name=name, force=True,
+                                                           description="Shangyun pre-cutover snapshot")
+            snapshot = settled(live, mine)
+            if snapshot.id != mine.id:  # a racer's snapshot is older: drop ours once it can be deleted
+                mine = self.conn.block_storage.wait_for_status(mine, status="available", failures=["error"],
+                                                               wait=self.timeout)
+                self.conn.block_storage.delete_snapshot(mine, ignore_missing=True)
+                changed = False
         snapshot = self.conn.block_storage.wait_for_status(snapshot, status="available", failures=["error"],
                                                            wait=self.timeout)
         return snapshot, changed

@@ -55,15 +55,17 @@ def test_missing_file_is_a_clear_error(db_url: str, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> None:
-    # No clouds.yaml: the demo's OpenStack steps are a labelled dry run (the cloud tests cover the real ones).
+    """The tiny estate: every step of the demo runs as with the city (`make demo`), whose extra size adds
+    only a longer import (measured in bench.import_bench). No clouds.yaml: the demo's OpenStack steps are a
+    labelled dry run (the cloud tests cover the real ones)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHANGYUN_")} | {
         "COLUMNS": "200", "OS_CLIENT_CONFIG_FILE": str(tmp_path / "no-clouds.yaml"), "SHANGYUN_TODAY": PINNED_TODAY}
-    result = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-                            check=False)
+    result = subprocess.run([SHANGYUN, "demo", "--scale", "tiny"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "shangyun.db").exists() and (tmp_path / "demo-estate" / "samples.csv").exists()
     out = result.stdout
-    assert "50 departments, 60 machine rooms, 1500 servers, 500 business systems, 30 days" in out
+    assert "6 departments, 8 machine rooms, 60 servers, 20 business systems, 7 days" in out
     for heading in ("by classification", "by MLPS", "by status", "annual cost of all machine rooms"):
         assert heading in out
     hostname = socket.gethostname()
@@ -75,8 +77,8 @@ def test_demo_in_a_fresh_directory_uses_the_embedded_default(tmp_path: Path) -> 
     assert list((tmp_path / "demo-estate" / "stand-ins" / "cloud-side").iterdir())  # data really synced
     assert "goal consolidate" in out and "active_hosts" in out and "rooms to close next" in out
     assert "capacity forecast" in out and "reaches 75%" in out
-    again = subprocess.run([SHANGYUN, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-                           check=False)
+    again = subprocess.run([SHANGYUN, "demo", "--scale", "tiny"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600, check=False)
     assert again.returncode == 0 and "nothing changed" in again.stdout
     assert f"unchanged {hostname}" in again.stdout
     assert "wave 1 of plan demo@" in again.stdout and "has nothing left to do" in again.stdout

@@ -62,38 +62,29 @@ def json_number(text: Any) -> Any:
 Reader = Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
-def _json_positions(table: sa.Table) -> list[int]:
-    return [i for i, c in enumerate(table.columns) if is_json(c)]
+def _on_json_columns(table: sa.Table, convert: Callable[[Any], Any]) -> Reader:
+    """A function applying ``convert`` to a row's JSON columns (plain ``tuple`` when the table has none)."""
+    positions = [i for i, c in enumerate(table.columns) if is_json(c)]
+    if not positions:
+        return tuple
+
+    def apply(row: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(row)
+        for i in positions:
+            values[i] = convert(values[i])
+        return tuple(values)
+
+    return apply
 
 
 def row_reader(table: sa.Table) -> Reader:
     """A function turning a row read with ``read_columns`` into the tuple the copy writes."""
-    positions = _json_positions(table)
-    if not positions:
-        return tuple
-
-    def read(row: Sequence[Any]) -> tuple[Any, ...]:
-        values = list(row)
-        for i in positions:
-            values[i] = json_text(values[i])
-        return tuple(values)
-
-    return read
+    return _on_json_columns(table, json_text)
 
 
 def digest_form(table: sa.Table) -> Reader:
     """A function turning a row as the copy writes it into the tuple the digest hashes."""
-    positions = _json_positions(table)
-    if not positions:
-        return tuple
-
-    def form(row: Sequence[Any]) -> tuple[Any, ...]:
-        values = list(row)
-        for i in positions:
-            values[i] = json_number(values[i])
-        return tuple(values)
-
-    return form
+    return _on_json_columns(table, json_number)
 
 
 def row_hash(row: tuple[Any, ...]) -> int:
